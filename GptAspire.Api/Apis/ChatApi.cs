@@ -1,0 +1,112 @@
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using GptAspire.Api.Models;
+using GptAspire.Api.Services;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace GptAspire.Api.Apis;
+
+public static class ChatApi
+{
+    /// <summary>Maps <c>POST /api/chat/stream</c> (the SSE stream) and <c>GET /api/info</c>.</summary>
+    public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Chat");
+
+        api.MapPost("/chat/stream", StreamChat)
+            .WithName("StreamChat")
+            .WithSummary("Streams a chat answer as named server-sent events: start, token*, usage, finish | error.")
+            .Accepts<ChatRequest>("application/json")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        api.MapGet("/info", GetInfo)
+            .WithName("GetInfo")
+            .WithSummary("The model, its context window and whether the local emulator answers.");
+
+        return app;
+    }
+
+    public static Ok<ChatInfo> GetInfo(ChatModelInfo model) =>
+        TypedResults.Ok(new ChatInfo(model.Model, model.ContextWindow, model.UsingEmulator));
+
+    public static async Task<Results<ServerSentEventsWithHeartbeatResult<object>, ValidationProblem, ProblemHttpResult>> StreamChat(
+        HttpContext context,
+        ChatStreamService chat,
+        ChatModelInfo model,
+        IOptions<ChatStreamOptions> options,
+        IOptions<JsonOptions> json)
+    {
+        var request = context.Request;
+        if (!request.HasJsonContentType())
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type",
+                detail: "Send the chat request as JSON with 'Content-Type: application/json'.");
+        }
+
+        var limit = options.Value.MaxRequestBodyBytes;
+        if (request.ContentLength > limit)
+        {
+            return BodyProblem($"The request body is larger than {limit} bytes.");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+
+        ChatRequest? chatRequest;
+        try
+        {
+            chatRequest = await request.ReadFromJsonAsync<ChatRequest>(json.Value.SerializerOptions, context.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            var field = JsonPathToField(e.Path);
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [field] = [field == "body" ? "The request body is not valid JSON." : $"'{field}' has the wrong JSON type or format."],
+            });
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return BodyProblem($"The request body is larger than {limit} bytes.");
+        }
+
+        var errors = ChatRequestValidator.Validate(chatRequest);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var promptTokens = chat.CountPromptTokens(chatRequest!);
+        errors = ChatRequestValidator.ValidateBudget(promptTokens, chatRequest!.MaxTokens, model.ContextWindow);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        return new ServerSentEventsWithHeartbeatResult<object>(
+            chat.StreamAsync(chatRequest, promptTokens, context.RequestAborted),
+            options.Value.HeartbeatInterval);
+    }
+
+    private static ValidationProblem BodyProblem(string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [message] });
+
+    // "$.messages[0].content" -> "messages[0].content"; "$" or nothing -> "body".
+    internal static string JsonPathToField(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$")
+        {
+            return "body";
+        }
+
+        return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+    }
+}

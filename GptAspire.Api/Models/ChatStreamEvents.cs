@@ -1,0 +1,55 @@
+using System.Text.Json.Serialization;
+
+namespace GptAspire.Api.Models;
+
+/// <summary>
+/// The names of the server-sent events of <c>POST /api/chat/stream</c>. Every stream starts with
+/// <see cref="Start"/> and ends with exactly one <see cref="Finish"/> or <see cref="Error"/>.
+/// </summary>
+public static class ChatEventNames
+{
+    public const string Start = "start";
+    public const string Token = "token";
+    public const string Usage = "usage";
+    public const string Finish = "finish";
+    public const string Error = "error";
+}
+
+/// <summary>The <c>reason</c> values of the <c>finish</c> event, as OpenAI names them.</summary>
+public static class FinishReasons
+{
+    public const string Stop = "stop";
+    public const string Length = "length";
+    public const string ContentFilter = "content_filter";
+}
+
+/// <summary>The <c>code</c> values of the <c>error</c> event.</summary>
+public static class ChatErrorCodes
+{
+    public const string RateLimited = "rate_limited";
+    public const string ContentFiltered = "content_filtered";
+    public const string UpstreamUnavailable = "upstream_unavailable";
+    public const string UpstreamTimeout = "upstream_timeout";
+    public const string UpstreamError = "upstream_error";
+}
+
+/// <summary>Data of the <c>start</c> event: who answers, and the token budget before the answer.</summary>
+public sealed record StartEvent(string RequestId, string Model, string TraceId, int PromptTokens, int ContextWindow, int RemainingTokens);
+
+/// <summary>Data of a <c>token</c> event: one content delta, sent as soon as it arrives.</summary>
+public sealed record TokenEvent(string Text);
+
+/// <summary>Data of the <c>usage</c> event, after the last token.</summary>
+public sealed record UsageEvent(int PromptTokens, int CompletionTokens, int TotalTokens, int RemainingTokens);
+
+/// <summary>Data of the <c>finish</c> event: why the model stopped.</summary>
+public sealed record FinishEvent(string Reason);
+
+/// <summary>Data of the <c>error</c> event: a code for programs and a message for people.</summary>
+public sealed record ErrorEvent(
+    string Code,
+    string Message,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? RetryAfterSeconds = null);
+
+/// <summary>Data of <c>GET /api/info</c>.</summary>
+public sealed record ChatInfo(string Model, int ContextWindow, bool UsingEmulator);

@@ -1,0 +1,28 @@
+namespace GptAspire.Api.Services;
+
+/// <summary>Settings of the chat stream, from the <c>Chat</c> configuration section.</summary>
+public sealed class ChatStreamOptions
+{
+    public const string SectionName = "Chat";
+
+    /// <summary>
+    /// A <c>: ping</c> comment is sent after this much silence, so that proxies (Azure Container Apps
+    /// closes idle connections after 240 s) and browsers keep the stream open.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The longest wait for the first token, or between two tokens, before <c>upstream_timeout</c>.</summary>
+    public TimeSpan UpstreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Bodies larger than this are refused with 400 before they are read.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Record prompts and answers in gen_ai spans. Off by default: they are user data.</summary>
+    public bool RecordMessageContent { get; set; }
+
+    /// <summary>Overrides the model's context window (for models the catalog does not know).</summary>
+    public int? ContextWindow { get; set; }
+
+    /// <summary>Set by the AppHost when the local OpenAI emulator answers.</summary>
+    public bool UsingEmulator { get; set; }
+}

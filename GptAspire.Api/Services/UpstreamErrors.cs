@@ -1,0 +1,112 @@
+using System.ClientModel;
+using System.Globalization;
+using System.Text.Json;
+using GptAspire.Api.Models;
+
+namespace GptAspire.Api.Services;
+
+/// <summary>
+/// Turns a failure of the OpenAI call into the <c>error</c> event users see. Messages are written for
+/// people and never repeat the upstream body, which may echo parts of the key or the prompt.
+/// </summary>
+public static class UpstreamErrors
+{
+    public static ErrorEvent Timeout() =>
+        new(ChatErrorCodes.UpstreamTimeout, "The AI service did not answer in time. Try again.");
+
+    public static ErrorEvent EndedEarly() =>
+        new(ChatErrorCodes.UpstreamUnavailable, "The connection to the AI service ended before the answer was complete. Try again.");
+
+    public static ErrorEvent Map(Exception exception) => exception switch
+    {
+        ClientResultException { Status: 429 } e => RateLimited(RetryAfterSeconds(e)),
+        ClientResultException { Status: 400 } e when ErrorCode(e) == "content_filter" =>
+            new(ChatErrorCodes.ContentFiltered, "The prompt was blocked by the content filter. Rephrase it and try again."),
+        ClientResultException { Status: 408 or 504 } => Timeout(),
+        ClientResultException { Status: 401 or 403 } =>
+            new(ChatErrorCodes.UpstreamError, "The AI service refused the server's credentials. The administrator needs to check the OpenAI key."),
+        ClientResultException { Status: 404 } =>
+            new(ChatErrorCodes.UpstreamError, "The AI service does not know the configured model or deployment."),
+        ClientResultException { Status: >= 500 } =>
+            new(ChatErrorCodes.UpstreamError, "The AI service had an error. Try again in a moment."),
+        ClientResultException { Status: > 0 } =>
+            new(ChatErrorCodes.UpstreamError, "The AI service refused the request."),
+        _ when IsConnectionFailure(exception) =>
+            new(ChatErrorCodes.UpstreamUnavailable, "The AI service cannot be reached, or the connection to it was lost. Try again."),
+        _ => new(ChatErrorCodes.UpstreamError, "The AI service call failed."),
+    };
+
+    private static ErrorEvent RateLimited(int? retryAfter) => new(
+        ChatErrorCodes.RateLimited,
+        retryAfter is { } seconds
+            ? $"The AI service is busy (rate limit reached). Try again in {seconds} s."
+            : "The AI service is busy (rate limit reached). Try again shortly.",
+        retryAfter);
+
+    private static bool IsConnectionFailure(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException or IOException or ClientResultException { Status: 0 })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Reads <c>retry-after-ms</c> or <c>Retry-After</c> (seconds or an HTTP date), rounded up.</summary>
+    internal static int? RetryAfterSeconds(ClientResultException exception)
+    {
+        var headers = exception.GetRawResponse()?.Headers;
+        if (headers is null)
+        {
+            return null;
+        }
+
+        if (headers.TryGetValue("retry-after-ms", out var ms)
+            && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds >= 0)
+        {
+            return (int)Math.Ceiling(milliseconds / 1000);
+        }
+
+        if (headers.TryGetValue("Retry-After", out var value) && value is not null)
+        {
+            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+            {
+                return (int)Math.Ceiling(seconds);
+            }
+
+            if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
+            {
+                return Math.Max(0, (int)Math.Ceiling((date - DateTimeOffset.UtcNow).TotalSeconds));
+            }
+        }
+
+        return null;
+    }
+
+    private static string? ErrorCode(ClientResultException exception)
+    {
+        try
+        {
+            var content = exception.GetRawResponse()?.Content;
+            if (content is null || content.ToMemory().IsEmpty)
+            {
+                return null;
+            }
+
+            using var json = JsonDocument.Parse(content);
+            return json.RootElement.TryGetProperty("error", out var error)
+                && error.TryGetProperty("code", out var code)
+                && code.ValueKind == JsonValueKind.String
+                ? code.GetString()
+                : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+var builder = DistributedApplication.CreateBuilder(args);
+
+var openai = builder.AddOpenAI("openai");
+
+var api = builder.AddProject<Projects.GptAspire_Api>("api")
+    .WithReference(openai)
+    .WaitFor(openai)
+    .WithEnvironment("Chat__UsingEmulator", openai.Resource is OpenAIEmulatorResource ? "true" : "false")
+    .WithHttpHealthCheck("/health");
+
+builder.Build().Run();

@@ -1,0 +1,65 @@
+using Aspire.Hosting.ApplicationModel;
+
+namespace Aspire.Hosting;
+
+/// <summary>
+/// The local OpenAI emulator as an Aspire resource: a .NET project whose connection string has the same
+/// shape as a real OpenAI one (<c>Endpoint=...;Key=...;Model=...</c>), like Azurite stands in for storage.
+/// </summary>
+public sealed class OpenAIEmulatorResource(string name, ParameterResource key, string model)
+    : ProjectResource(name), IResourceWithConnectionString
+{
+    /// <summary>The secret key that callers must send; generated per machine.</summary>
+    public ParameterResource Key { get; } = key;
+
+    /// <summary>The model name the emulator answers as.</summary>
+    public string Model { get; } = model;
+
+    /// <summary>The emulator's HTTP endpoint.</summary>
+    public EndpointReference HttpEndpoint => new(this, "http");
+
+    public ReferenceExpression ConnectionStringExpression =>
+        ReferenceExpression.Create($"Endpoint={HttpEndpoint.Property(EndpointProperty.Url)}/v1;Key={Key};Model={Model}");
+}
+
+/// <summary>Adds the OpenAI connection: a real endpoint when one is configured, else the local emulator.</summary>
+public static class OpenAIHostingExtensions
+{
+    /// <summary>
+    /// Adds the OpenAI connection <paramref name="name"/>. In publish mode, or when
+    /// <c>ConnectionStrings:{name}</c> is configured (user secrets or environment), it is that connection
+    /// string (<c>Endpoint=...;Key=...;Deployment=...</c> for Azure OpenAI, <c>Endpoint=...;Key=...;Model=...</c>
+    /// for OpenAI). Otherwise, in run mode, the local emulator answers under the same name, so that a fresh
+    /// clone runs with no key and no network.
+    /// </summary>
+    public static IResourceBuilder<IResourceWithConnectionString> AddOpenAI(this IDistributedApplicationBuilder builder, string name)
+    {
+        if (builder.ExecutionContext.IsPublishMode || !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(name)))
+        {
+            return builder.AddConnectionString(name);
+        }
+
+        return builder.AddOpenAIEmulator(name);
+    }
+
+    /// <summary>
+    /// Runs GptAspire.OpenAIEmulator as resource <paramref name="name"/> with a generated secret key. It is
+    /// never published: deployments use a real endpoint.
+    /// </summary>
+    public static IResourceBuilder<OpenAIEmulatorResource> AddOpenAIEmulator(
+        this IDistributedApplicationBuilder builder, string name, string model = "gpt-4o-mini")
+    {
+        var key = ParameterResourceBuilderExtensions.CreateGeneratedParameter(
+            builder, $"{name}-emulator-key", secret: true, new GenerateParameterDefault { MinLength = 32, Special = false });
+
+        return builder.AddResource(new OpenAIEmulatorResource(name, key, model))
+            .WithAnnotation<IProjectMetadata>(new Projects.GptAspire_OpenAIEmulator())
+            .WithHttpEndpoint(name: "http", env: "ASPNETCORE_HTTP_PORTS")
+            .WithOtlpExporter()
+            .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Development")
+            .WithEnvironment("Emulator__ApiKey", key)
+            .WithEnvironment("Emulator__Model", model)
+            .WithHttpHealthCheck("/health")
+            .ExcludeFromManifest();
+    }
+}
