@@ -8,4 +8,13 @@ var api = builder.AddProject<Projects.GptAspire_Api>("api")
     .WithEnvironment("Chat__UsingEmulator", openai.Resource is OpenAIEmulatorResource ? "true" : "false")
     .WithHttpHealthCheck("/health");
 
+builder.AddViteApp("web", "../GptAspire.Web")
+    .WithNpm(installCommand: "ci")
+    .WithReference(api)
+    .WaitFor(api)
+    .WithHttpEndpoint(port: 5173, env: "PORT")
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health")
+    .PublishAsDockerFile();
+
 builder.Build().Run();

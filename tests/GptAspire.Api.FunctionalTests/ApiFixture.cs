@@ -1,0 +1,111 @@
+extern alias emulator;
+
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+[assembly: AssemblyFixture(typeof(GptAspire.Api.FunctionalTests.ApiFixture))]
+
+namespace GptAspire.Api.FunctionalTests;
+
+/// <summary>
+/// The real emulator and the real API, each on Kestrel over loopback, shared by the whole assembly.
+/// The API is started twice: against the emulator's OpenAI route and against its Azure deployment route.
+/// </summary>
+public sealed class ApiFixture : IAsyncLifetime
+{
+    public const string Key = "functional-tests-key";
+
+    private EmulatorFactory? _emulator;
+    private ApiFactory? _openAIApi;
+    private ApiFactory? _azureApi;
+    private ApiFactory? _smallContextApi;
+
+    public Uri EmulatorAddress { get; private set; } = null!;
+
+    /// <summary>The API configured with an OpenAI-style connection string.</summary>
+    public HttpClient Api { get; private set; } = null!;
+
+    /// <summary>The API configured with an Azure OpenAI connection string (deployment route, api-key header).</summary>
+    public HttpClient AzureApi { get; private set; } = null!;
+
+    /// <summary>The API with a 1,000-token context window, for the token budget.</summary>
+    public HttpClient SmallContextApi { get; private set; } = null!;
+
+    public HttpClient Emulator { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _emulator = new EmulatorFactory();
+        EmulatorAddress = _emulator.Start();
+        Emulator = new HttpClient { BaseAddress = EmulatorAddress };
+
+        _openAIApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini");
+        Api = new HttpClient { BaseAddress = _openAIApi.Start(), Timeout = TimeSpan.FromMinutes(2) };
+
+        _azureApi = new ApiFactory($"Endpoint={EmulatorAddress};Key={Key};Deployment=gpt-4o-mini");
+        AzureApi = new HttpClient { BaseAddress = _azureApi.Start(), Timeout = TimeSpan.FromMinutes(2) };
+
+        _smallContextApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", contextWindow: 1000);
+        SmallContextApi = new HttpClient { BaseAddress = _smallContextApi.Start() };
+
+        await Task.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Api.Dispose();
+        AzureApi.Dispose();
+        SmallContextApi.Dispose();
+        Emulator.Dispose();
+        if (_openAIApi is not null) await _openAIApi.DisposeAsync();
+        if (_azureApi is not null) await _azureApi.DisposeAsync();
+        if (_smallContextApi is not null) await _smallContextApi.DisposeAsync();
+        if (_emulator is not null) await _emulator.DisposeAsync();
+    }
+
+    private static Uri Address(IServiceProvider services) =>
+        new(services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+
+    private sealed class EmulatorFactory : WebApplicationFactory<emulator::Program>
+    {
+        public Uri Start()
+        {
+            UseKestrel(0);
+            StartServer();
+            return Address(Services);
+        }
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseEnvironment("Testing");
+            builder.UseSetting("Emulator:ApiKey", Key);
+            builder.UseSetting("Emulator:TokenDelayMs", "5");
+        }
+    }
+
+    private sealed class ApiFactory(string connectionString, int? contextWindow = null) : WebApplicationFactory<Program>
+    {
+        public Uri Start()
+        {
+            UseKestrel(0);
+            StartServer();
+            return Address(Services);
+        }
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseEnvironment("Testing");
+            builder.UseSetting("ConnectionStrings:openai", connectionString);
+            builder.UseSetting("Chat:HeartbeatInterval", "00:00:01");
+            builder.UseSetting("Chat:UpstreamIdleTimeout", "00:00:02");
+            builder.UseSetting("Chat:MaxRequestBodyBytes", "65536");
+            if (contextWindow is { } window)
+            {
+                builder.UseSetting("Chat:ContextWindow", window.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+    }
+}

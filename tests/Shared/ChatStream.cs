@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+
+namespace GptAspire.Tests;
+
+/// <summary>One event as the client saw it, with when it arrived.</summary>
+public sealed record ReceivedEvent(string Name, string Id, JsonElement Data, TimeSpan At);
+
+/// <summary>Posts a chat and reads the answer with the platform's SSE parser, as a client would.</summary>
+public static class ChatStream
+{
+    public static object Body(string question, int? maxTokens = null) => new
+    {
+        messages = new[] { new { role = "user", content = question } },
+        maxTokens,
+    };
+
+    public static async Task<(HttpResponseMessage Response, List<ReceivedEvent> Events)> PostAsync(
+        HttpClient client, object body, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(body) };
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var events = new List<ReceivedEvent>();
+        if (response.Content.Headers.ContentType?.MediaType != "text/event-stream")
+        {
+            return (response, events);
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken))
+        {
+            events.Add(new ReceivedEvent(item.EventType, item.EventId ?? "", JsonDocument.Parse(item.Data).RootElement.Clone(), clock.Elapsed));
+        }
+
+        return (response, events);
+    }
+
+    public static string Text(this IEnumerable<ReceivedEvent> events) =>
+        string.Concat(events.Where(e => e.Name == "token").Select(e => e.Data.GetProperty("text").GetString()));
+}
