@@ -1,0 +1,329 @@
+// The web front end's one server, for both modes:
+// - development: the app through Vite in middleware mode (hot reload on the same port);
+// - production: the built `dist/` with cache headers and an SPA fallback.
+// Both proxy /api to the API found through Aspire's service discovery variables, streaming
+// Server-Sent Events through unbuffered and uncompressed, and answer GET /health.
+import fs from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import process from 'node:process'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import express from 'express'
+import { createProxyMiddleware } from 'http-proxy-middleware'
+import pino from 'pino'
+import { shutdownTelemetry } from './telemetry.mjs'
+
+/** @typedef {'development' | 'production'} Mode */
+
+/**
+ * @typedef {object} ServerOptions
+ * @property {string} apiUrl Base URL of the API (`/api/...` is appended as is).
+ * @property {Mode} [mode] Default: development.
+ * @property {string} [root] The web project (where vite.config.ts and index.html are).
+ * @property {string} [distDir] The built app served in production. Default: `<root>/dist`.
+ * @property {import('pino').Logger} [logger]
+ * @property {number} [shutdownGraceMs] How long open streams may finish on close. Default 2000.
+ */
+
+/**
+ * @typedef {object} WebServer
+ * @property {import('express').Express} app
+ * @property {http.Server} server
+ * @property {Mode} mode
+ * @property {(port?: number, host?: string) => Promise<string>} listen Resolves with the base URL.
+ * @property {() => Promise<void>} close Stops accepting, ends open connections, closes Vite.
+ */
+
+const webRoot = fileURLToPath(new URL('..', import.meta.url))
+
+/** Hashed build output: the name changes whenever the content does. */
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+
+/**
+ * Defense in depth for model output rendered as HTML: scripts only from this origin, no
+ * remote images (a model-chosen URL could leak the conversation), API calls same-origin.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+/**
+ * The API's base URL: `API_URL` if set, else Aspire's `services__api__https__0`, else
+ * `services__api__http__0` (set by `.WithReference(api)` in the AppHost).
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {string}
+ */
+export function resolveApiUrl(env) {
+  const value = env.API_URL || env.services__api__https__0 || env.services__api__http__0
+  if (!value) {
+    throw new Error(
+      'No API address. Set services__api__https__0 or services__api__http__0 ' +
+        '(Aspire sets them when the AppHost does .WithReference(api)), or API_URL.',
+    )
+  }
+  try {
+    return new URL(value).href
+  } catch {
+    throw new Error(`The API address is not a URL: ${value}`)
+  }
+}
+
+/**
+ * `--mode production` (or `--mode=production`) wins; else NODE_ENV decides.
+ * @param {readonly string[]} argv
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Mode}
+ */
+export function resolveMode(argv, env) {
+  const index = argv.findIndex((arg) => arg === '--mode' || arg.startsWith('--mode='))
+  const value = index < 0 ? env.NODE_ENV : argv[index]?.includes('=') ? argv[index]?.split('=')[1] : argv[index + 1]
+  return value === 'production' ? 'production' : 'development'
+}
+
+/** @param {NodeJS.ProcessEnv} [env] */
+export function createLogger(env = process.env) {
+  return pino({ level: env.LOG_LEVEL ?? 'info', base: { service: env.OTEL_SERVICE_NAME ?? 'web' } })
+}
+
+/**
+ * Builds the server without listening (tests listen on port 0).
+ * @param {ServerOptions} options
+ * @returns {Promise<WebServer>}
+ */
+export async function createServer(options) {
+  const mode = options.mode ?? 'development'
+  const root = options.root ?? webRoot
+  const distDir = options.distDir ?? path.join(root, 'dist')
+  const logger = options.logger ?? createLogger()
+  const shutdownGraceMs = options.shutdownGraceMs ?? 2000
+  const apiUrl = new URL(options.apiUrl).href
+
+  const app = express()
+  app.disable('x-powered-by')
+  // Express picks some behaviour from its env; keep it in step with the mode.
+  app.set('env', mode)
+  const server = http.createServer(app)
+
+  app.get('/health', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'Healthy' })
+  })
+  app.use(requestLog(logger))
+  // No compression middleware anywhere: it would buffer text/event-stream.
+  app.use(apiProxy(apiUrl, mode, logger))
+
+  /** @type {import('vite').ViteDevServer | undefined} */
+  let vite
+  if (mode === 'production') {
+    app.use(staticApp(distDir))
+  } else {
+    // Imported only here: production installs no devDependencies.
+    const { createServer: createViteServer } = await import('vite')
+    vite = await createViteServer({
+      root,
+      appType: 'spa',
+      server: { middlewareMode: true, hmr: { server } },
+    })
+    app.use(vite.middlewares)
+  }
+
+  /** @type {Promise<void> | undefined} */
+  let closing
+  return {
+    app,
+    server,
+    mode,
+    listen(port = 0, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => {
+          server.off('error', reject)
+          const address = /** @type {import('node:net').AddressInfo} */ (server.address())
+          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
+          resolve(`http://${shown}:${address.port}`)
+        })
+      })
+    },
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise((resolve) => {
+          if (!server.listening) return resolve(undefined)
+          server.close(() => resolve(undefined))
+        })
+        server.closeIdleConnections()
+        // Open streams get a moment to end; then they are cut (the API cancels upstream).
+        const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs)
+        await Promise.all([closed, vite?.close()])
+        clearTimeout(force)
+      })()
+      return closing
+    },
+  }
+}
+
+/**
+ * Proxies /api/* as is. http-proxy pipes the upstream response without buffering, forwards
+ * every request header (traceparent included; with OpenTelemetry on, the http instrumentation
+ * writes the current span's traceparent instead) and copies X-Accel-Buffering back.
+ * @param {string} apiUrl
+ * @param {Mode} mode
+ * @param {import('pino').Logger} logger
+ */
+function apiProxy(apiUrl, mode, logger) {
+  return createProxyMiddleware({
+    target: apiUrl,
+    pathFilter: '/api',
+    changeOrigin: true,
+    xfwd: true,
+    // The ASP.NET dev certificate is not in Node's CA store; verify certificates in production.
+    secure: mode === 'production',
+    on: {
+      proxyReq(proxyReq, _req, res) {
+        // Stop in the browser closes the response: end the upstream request at once so the
+        // API cancels its OpenAI call (http-proxy alone only reacts to 'aborted').
+        res.on('close', () => {
+          if (!res.writableFinished) proxyReq.destroy()
+        })
+      },
+      proxyRes(proxyRes) {
+        if (String(proxyRes.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+          proxyRes.headers['x-accel-buffering'] ??= 'no'
+          proxyRes.headers['cache-control'] ??= 'no-cache, no-transform'
+        }
+      },
+      error(err, req, res) {
+        const code = /** @type {NodeJS.ErrnoException} */ (err).code
+        logger.warn({ err: { code, message: err.message }, path: req.url?.split('?')[0] }, 'api proxy error')
+        if (!(res instanceof http.ServerResponse)) {
+          res.destroy()
+        } else if (res.headersSent) {
+          res.destroy()
+        } else {
+          const status = code === 'ETIMEDOUT' || code === 'ECONNABORTED' ? 504 : 502
+          res.writeHead(status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' })
+          res.end(
+            JSON.stringify({
+              type: `https://tools.ietf.org/html/rfc9110#section-15.6.${status === 502 ? 3 : 5}`,
+              title: 'The API is not reachable.',
+              status,
+            }),
+          )
+        }
+      },
+    },
+  })
+}
+
+/**
+ * The built app: hashed assets cached for a year, everything else revalidated, and
+ * index.html for any other GET that wants HTML (client-side routes).
+ * @param {string} distDir
+ */
+function staticApp(distDir) {
+  const indexFile = path.join(distDir, 'index.html')
+  if (!fs.existsSync(indexFile)) {
+    throw new Error(`No built app at ${distDir}: run "npm run build" first.`)
+  }
+  const assetsDir = path.join(distDir, 'assets') + path.sep
+  const router = express.Router()
+  router.use(
+    express.static(distDir, {
+      index: false,
+      setHeaders(res, filePath) {
+        res.setHeader('Cache-Control', filePath.startsWith(assetsDir) ? IMMUTABLE : 'no-cache')
+        res.setHeader('X-Content-Type-Options', 'nosniff')
+        if (filePath.endsWith('.html')) res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+      },
+    }),
+  )
+  router.use((req, res, next) => {
+    const wantsApp =
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      !req.path.startsWith('/api/') &&
+      // A missing file (/assets/old-1a2b3c.js) is a 404, not the app.
+      path.extname(req.path) === '' &&
+      req.accepts('html') === 'html'
+    if (!wantsApp) return next()
+    res.sendFile(indexFile, {
+      cacheControl: false,
+      headers: {
+        'Cache-Control': 'no-cache',
+        'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+        'X-Content-Type-Options': 'nosniff',
+      },
+    })
+  })
+  return router
+}
+
+/**
+ * One line per request: method, path, status, duration. Never bodies, queries or headers
+ * (they may hold conversation text or keys). /api at info, the rest (assets, Vite) at debug.
+ * @param {import('pino').Logger} logger
+ * @returns {import('express').RequestHandler}
+ */
+function requestLog(logger) {
+  return (req, res, next) => {
+    const started = performance.now()
+    res.on('close', () => {
+      const fields = {
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        durationMs: Math.round(performance.now() - started),
+        ...(res.writableFinished ? {} : { aborted: true }),
+      }
+      if (req.path.startsWith('/api/')) logger.info(fields, 'request')
+      else logger.debug(fields, 'request')
+    })
+    next()
+  }
+}
+
+/** Entry point: `node --import ./server/instrumentation.mjs server/index.mjs [--mode production]`. */
+async function main() {
+  const mode = resolveMode(process.argv.slice(2), process.env)
+  if (mode === 'production') process.env.NODE_ENV = 'production'
+  const logger = createLogger()
+
+  let apiUrl
+  try {
+    apiUrl = resolveApiUrl(process.env)
+  } catch (err) {
+    logger.fatal(/** @type {Error} */ (err).message)
+    await shutdownTelemetry()
+    process.exit(1)
+  }
+
+  const port = Number.parseInt(process.env.PORT ?? '', 10) || 5173
+  // Unset: every interface, IPv4 and IPv6 (what a container and Aspire's proxy need).
+  const host = process.env.HOST || undefined
+  const web = await createServer({ mode, apiUrl, logger })
+  const url = await web.listen(port, host)
+  logger.info({ mode, url, api: apiUrl }, 'web server listening')
+
+  let stopping = false
+  /** @param {NodeJS.Signals} signal */
+  async function stop(signal) {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    setTimeout(() => process.exit(0), 5000).unref()
+    await web.close()
+    await shutdownTelemetry()
+    process.exit(0)
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main()
+}

@@ -1,0 +1,36 @@
+// OpenTelemetry for the Node server. Load it before the app:
+//   node --import ./server/instrumentation.mjs server/index.mjs
+// The SDK reads what Aspire's .WithOtlpExporter() sets: OTEL_EXPORTER_OTLP_ENDPOINT,
+// OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES, and exports traces, metrics and logs (pino records) over OTLP.
+// Without an endpoint nothing starts, so tests and plain runs stay quiet.
+import { register } from 'node:module'
+import { setTelemetryShutdown } from './telemetry.mjs'
+
+const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+if (endpoint && process.env.OTEL_SDK_DISABLED !== 'true') {
+  // The ESM loader hook lets instrumentations patch modules that an ESM app imports
+  // (node:http, express, pino); without it the server's http spans are silently missing.
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url)
+
+  const { NodeSDK } = await import('@opentelemetry/sdk-node')
+  const { getNodeAutoInstrumentations } = await import('@opentelemetry/auto-instrumentations-node')
+
+  /** Health probes and Vite's dev module requests would drown the traces. */
+  const ignoredPath = /^\/(health$|@|src\/|node_modules\/)/
+
+  const sdk = new NodeSDK({
+    instrumentations: [
+      getNodeAutoInstrumentations({
+        '@opentelemetry/instrumentation-fs': { enabled: false },
+        '@opentelemetry/instrumentation-dns': { enabled: false },
+        '@opentelemetry/instrumentation-net': { enabled: false },
+        '@opentelemetry/instrumentation-http': {
+          ignoreIncomingRequestHook: (request) => ignoredPath.test(request.url ?? ''),
+        },
+      }),
+    ],
+  })
+  sdk.start()
+  setTelemetryShutdown(() => sdk.shutdown())
+}

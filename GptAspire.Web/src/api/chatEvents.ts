@@ -1,0 +1,109 @@
+/**
+ * The chat API's wire contract, defined once for the front end.
+ * Mirror of `POST /api/chat/stream` in the README (docs/contract.md): keep the two in step.
+ */
+
+/** Relative path of the streaming endpoint; the Node server (or Vite) proxies `/api`. */
+export const CHAT_STREAM_PATH = '/api/chat/stream'
+
+export const EVENT_STREAM_CONTENT_TYPE = 'text/event-stream'
+export const PROBLEM_JSON_CONTENT_TYPE = 'application/problem+json'
+
+export type ChatRole = 'system' | 'user' | 'assistant'
+
+export interface ChatMessageDto {
+  role: ChatRole
+  content: string
+}
+
+/** Request body of `POST /api/chat/stream`. */
+export interface ChatRequest {
+  messages: ChatMessageDto[]
+  /** 1..16384 */
+  maxTokens?: number
+  /** 0..2 */
+  temperature?: number
+}
+
+/** Names of the server-sent events, in the order they can arrive. */
+export const ChatEventName = {
+  Start: 'start',
+  Token: 'token',
+  Usage: 'usage',
+  Finish: 'finish',
+  Error: 'error',
+} as const
+
+export type ChatEventName = (typeof ChatEventName)[keyof typeof ChatEventName]
+
+export interface StartEventData {
+  requestId: string
+  model: string
+  /** 32 hex characters: the W3C trace id of the request. */
+  traceId: string
+  promptTokens: number
+  contextWindow: number
+  remainingTokens: number
+}
+
+export interface TokenEventData {
+  text: string
+}
+
+export interface UsageEventData {
+  promptTokens: number
+  completionTokens: number
+  totalTokens: number
+  remainingTokens: number
+}
+
+export type FinishReason = 'stop' | 'length' | 'content_filter'
+
+export interface FinishEventData {
+  reason: FinishReason
+}
+
+export type ChatErrorCode =
+  | 'rate_limited'
+  | 'content_filtered'
+  | 'upstream_unavailable'
+  | 'upstream_timeout'
+  | 'upstream_error'
+
+export interface ErrorEventData {
+  code: ChatErrorCode
+  message: string
+  /** Present with `rate_limited`: seconds to wait before retrying. */
+  retryAfterSeconds?: number
+}
+
+/** Payload type of each named event. */
+export interface ChatEventMap {
+  start: StartEventData
+  token: TokenEventData
+  usage: UsageEventData
+  finish: FinishEventData
+  error: ErrorEventData
+}
+
+/**
+ * Order: `start, token*, usage, finish` or `start?, token*, error`.
+ * Exactly one `finish` or `error` arrives, last.
+ */
+export const TERMINAL_EVENTS: readonly ChatEventName[] = [ChatEventName.Finish, ChatEventName.Error]
+
+const EVENT_NAMES = new Set<string>(Object.values(ChatEventName))
+
+export function isChatEventName(name: string): name is ChatEventName {
+  return EVENT_NAMES.has(name)
+}
+
+/** A 400 answer (`application/problem+json`); `errors` keys are camelCase JSON paths. */
+export interface ValidationProblemDetails {
+  type?: string
+  title?: string
+  status?: number
+  detail?: string
+  /** e.g. `{ "messages[0].content": ["Content must not be empty."] }` */
+  errors?: Record<string, string[]>
+}
