@@ -1,0 +1,61 @@
+using GptAspire.OpenAIEmulator.Services;
+
+namespace GptAspire.OpenAIEmulator.Apis;
+
+/// <summary>
+/// Records every chat completions call in the <see cref="RequestLog"/>, whatever its outcome (a 401 too),
+/// and ends the record once the response has been written, cut short by the caller, or dropped.
+/// </summary>
+public sealed class RequestRecordingFilter(ChatRoute route) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var httpContext = context.HttpContext;
+        var log = httpContext.RequestServices.GetRequiredService<RequestLog>();
+        var entry = log.Begin(route, httpContext.Request.Path, httpContext.Request.Headers.TraceParent);
+        httpContext.Features.Set(entry);
+
+        object? result;
+        try
+        {
+            result = await next(context);
+        }
+        catch
+        {
+            entry.End(StatusCodes.Status500InternalServerError, httpContext.RequestAborted.IsCancellationRequested);
+            throw;
+        }
+
+        return result is IResult inner ? new RecordedResult(inner, entry) : result;
+    }
+
+    private sealed class RecordedResult(IResult inner, RequestLogEntry entry) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            try
+            {
+                await inner.ExecuteAsync(httpContext);
+            }
+            catch (Exception) when (httpContext.RequestAborted.IsCancellationRequested)
+            {
+                // The caller went away mid-response; there is nobody left to tell.
+            }
+            finally
+            {
+                entry.End(httpContext.Response.StatusCode, httpContext.RequestAborted.IsCancellationRequested);
+            }
+        }
+    }
+}
+
+public static class EmulatorEndpointConventions
+{
+    /// <summary>Records the calls of these endpoints in <c>/_emulator/requests</c> under <paramref name="route"/>'s name.</summary>
+    public static TBuilder RecordedAs<TBuilder>(this TBuilder builder, ChatRoute route) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(new RequestRecordingFilter(route));
+
+    /// <summary>Requires the configured API key, as <c>Authorization: Bearer</c> or <c>api-key</c>.</summary>
+    public static TBuilder RequireEmulatorApiKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter<TBuilder, ApiKeyFilter>();
+}

@@ -1,0 +1,223 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using GptAspire.OpenAIEmulator.Models;
+using Microsoft.Extensions.Options;
+
+namespace GptAspire.OpenAIEmulator.Services;
+
+/// <summary>
+/// Decides what a validated request gets (an error scenario, or a reply cut to its limits) and produces
+/// the reply as a <c>chat.completion</c> or as a timed sequence of <c>chat.completion.chunk</c>s.
+/// </summary>
+public sealed class ChatCompletionService(
+    ChatTokenizer tokenizer,
+    ReplyComposer composer,
+    ConversationMemory memory,
+    IOptions<EmulatorOptions> options,
+    TimeProvider time)
+{
+    public const string SystemFingerprint = "fp_emulator";
+
+    // "A few tokens" before a content filter stop or a dropped connection.
+    private const int TokensBeforeInterruption = 10;
+
+    private const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    public IResult Respond(ChatCompletionRequest request, string model, ChatRoute route, Scenario scenario, RequestLogEntry entry)
+    {
+        var messages = request.Messages ?? [];
+        if (scenario.RateLimitSeconds is { } retryAfter)
+        {
+            return EmulatorErrors.RateLimited(model, retryAfter);
+        }
+
+        if (scenario.RateLimitOnce && memory.FirstSighting(ConversationFingerprint.Of(messages)))
+        {
+            return EmulatorErrors.RateLimited(model, Scenario.DefaultRetryAfterSeconds);
+        }
+
+        if (scenario.ServerError)
+        {
+            return EmulatorErrors.ServerError();
+        }
+
+        if (scenario.ContentFilterPrompt)
+        {
+            return EmulatorErrors.PromptFiltered();
+        }
+
+        var plan = Plan(request, model, route, scenario);
+        return request.Stream == true
+            ? new ChatCompletionStreamResult(Stream(plan, entry), plan, entry)
+            : new ChatCompletionJsonResult(this, plan, entry);
+    }
+
+    public CompletionPlan Plan(ChatCompletionRequest request, string model, ChatRoute route, Scenario scenario)
+    {
+        var messages = request.Messages ?? [];
+        var question = Scenario.Strip(messages.LastOrDefault(message => message.Role == "user")?.Text() ?? "");
+        var reply = composer.Compose(ConversationFingerprint.Of(messages, withoutDirectives: true), question, scenario);
+        var ids = tokenizer.Encode(reply);
+
+        var limit = ids.Count;
+        string? finishReason = "stop";
+        if (scenario.ContentFilter && limit > TokensBeforeInterruption)
+        {
+            (limit, finishReason) = (TokensBeforeInterruption, "content_filter");
+        }
+
+        if ((request.MaxCompletionTokens ?? request.MaxTokens) is { } maxTokens && maxTokens < limit)
+        {
+            (limit, finishReason) = (maxTokens, "length");
+        }
+
+        if (scenario.Drop)
+        {
+            (limit, finishReason) = (Math.Min(limit, TokensBeforeInterruption), null);
+        }
+
+        var tokenDelay = TimeSpan.FromMilliseconds(scenario.TokenDelayMs ?? options.Value.TokenDelayMs);
+        return new CompletionPlan
+        {
+            Id = $"chatcmpl-{RandomNumberGenerator.GetString(IdAlphabet, 29)}",
+            Created = time.GetUtcNow().ToUnixTimeSeconds(),
+            Model = model,
+            Route = route,
+            Pieces = [.. tokenizer.Pieces(ids.Take(limit))],
+            FinishReason = finishReason,
+            PromptTokens = tokenizer.CountPrompt(messages),
+            FirstTokenDelay = scenario.FirstTokenDelayMs is { } slow ? TimeSpan.FromMilliseconds(slow) : tokenDelay,
+            TokenDelay = tokenDelay,
+            IncludeUsage = request.StreamOptions?.IncludeUsage == true,
+        };
+    }
+
+    /// <summary>The whole reply after the time it takes to generate; null when the plan is to drop the connection.</summary>
+    public async Task<ChatCompletion?> CompleteAsync(CompletionPlan plan, RequestLogEntry entry, CancellationToken cancellationToken)
+    {
+        await Task.Delay(plan.GenerationTime, time, cancellationToken);
+        entry.AddCompletionTokens(plan.CompletionTokens);
+        if (plan.FinishReason is not { } finishReason)
+        {
+            return null;
+        }
+
+        var azure = plan.Route.IsAzure();
+        return new ChatCompletion
+        {
+            Id = plan.Id,
+            Created = plan.Created,
+            Model = plan.Model,
+            SystemFingerprint = SystemFingerprint,
+            Choices =
+            [
+                new ChatCompletionChoice
+                {
+                    Message = new AssistantMessage { Content = plan.Text },
+                    FinishReason = finishReason,
+                    ContentFilterResults = azure ? VerdictFor(finishReason) : null,
+                },
+            ],
+            Usage = Usage(plan),
+            PromptFilterResults = azure ? PromptFilterResults : null,
+        };
+    }
+
+    /// <summary>
+    /// The chunks of a streamed reply, each when it is due: (Azure: prompt filter results), the role,
+    /// one chunk per token, the finish reason, then usage if asked for. A dropped reply stops after its tokens.
+    /// </summary>
+    public async IAsyncEnumerable<ChatCompletionChunk> Stream(
+        CompletionPlan plan,
+        RequestLogEntry entry,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var azure = plan.Route.IsAzure();
+        if (azure)
+        {
+            // Azure's first chunk reports on the prompt before any choice, with blank identity fields.
+            yield return new ChatCompletionChunk
+            {
+                Id = "",
+                Object = "",
+                Created = 0,
+                Model = "",
+                Choices = [],
+                PromptFilterResults = PromptFilterResults,
+            };
+        }
+
+        await Task.Delay(plan.FirstTokenDelay, time, cancellationToken);
+        yield return Chunk(plan, new ChunkChoice
+        {
+            Delta = ChunkChoice.RoleDelta,
+            ContentFilterResults = azure ? ContentFilterResults.None : null,
+        });
+
+        for (var i = 0; i < plan.Pieces.Count; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(plan.TokenDelay, time, cancellationToken);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            entry.AddCompletionTokens(plan.Pieces[i].TokenCount);
+            yield return Chunk(plan, new ChunkChoice
+            {
+                Delta = ChunkChoice.ContentDelta(plan.Pieces[i].Text),
+                ContentFilterResults = azure ? ContentFilterResults.Safe : null,
+            });
+        }
+
+        if (plan.FinishReason is not { } finishReason)
+        {
+            yield break;
+        }
+
+        yield return Chunk(plan, new ChunkChoice
+        {
+            Delta = ChunkChoice.EmptyDelta,
+            FinishReason = finishReason,
+            ContentFilterResults = azure ? FilterResultsFor(finishReason) : null,
+        });
+
+        if (plan.IncludeUsage)
+        {
+            yield return new ChatCompletionChunk
+            {
+                Id = plan.Id,
+                Created = plan.Created,
+                Model = plan.Model,
+                SystemFingerprint = SystemFingerprint,
+                Choices = [],
+                Usage = Usage(plan),
+            };
+        }
+    }
+
+    private static ChatCompletionChunk Chunk(CompletionPlan plan, ChunkChoice choice) => new()
+    {
+        Id = plan.Id,
+        Created = plan.Created,
+        Model = plan.Model,
+        SystemFingerprint = SystemFingerprint,
+        Choices = [choice],
+    };
+
+    private static ChatUsage Usage(CompletionPlan plan) => new()
+    {
+        PromptTokens = plan.PromptTokens,
+        CompletionTokens = plan.CompletionTokens,
+    };
+
+    // Azure's streamed finish chunk carries {} unless the filter is why it finished; a whole reply always has a verdict.
+    private static ContentFilterResults FilterResultsFor(string finishReason) =>
+        finishReason == "content_filter" ? ContentFilterResults.FilteredViolence : ContentFilterResults.None;
+
+    private static ContentFilterResults VerdictFor(string finishReason) =>
+        finishReason == "content_filter" ? ContentFilterResults.FilteredViolence : ContentFilterResults.Safe;
+
+    private static readonly IReadOnlyList<PromptFilterResult> PromptFilterResults =
+        [new PromptFilterResult(0, ContentFilterResults.SafePrompt)];
+}

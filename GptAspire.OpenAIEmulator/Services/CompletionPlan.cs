@@ -1,0 +1,30 @@
+namespace GptAspire.OpenAIEmulator.Services;
+
+/// <summary>Everything decided about one reply before the first byte is sent.</summary>
+public sealed record CompletionPlan
+{
+    public required string Id { get; init; }
+    public required long Created { get; init; }
+    public required string Model { get; init; }
+    public required ChatRoute Route { get; init; }
+    public required IReadOnlyList<TokenPiece> Pieces { get; init; }
+
+    /// <summary><c>stop</c>, <c>length</c> or <c>content_filter</c>; null when the connection is to be dropped instead.</summary>
+    public required string? FinishReason { get; init; }
+
+    public required int PromptTokens { get; init; }
+    public required TimeSpan FirstTokenDelay { get; init; }
+    public required TimeSpan TokenDelay { get; init; }
+    public required bool IncludeUsage { get; init; }
+
+    public bool Drops => FinishReason is null;
+
+    public int CompletionTokens => Pieces.Sum(piece => piece.TokenCount);
+
+    public string Text => string.Concat(Pieces.Select(piece => piece.Text));
+
+    /// <summary>How long the whole reply takes to generate: the first token, then one delay per further token.</summary>
+    public TimeSpan GenerationTime => Pieces.Count == 0
+        ? FirstTokenDelay
+        : FirstTokenDelay + TokenDelay * (Pieces.Count - 1);
+}

@@ -1,0 +1,111 @@
+using GptAspire.OpenAIEmulator.Models;
+
+namespace GptAspire.OpenAIEmulator.Services;
+
+/// <summary>The last <see cref="Capacity"/> chat completions calls, for <c>GET /_emulator/requests</c>.</summary>
+public sealed class RequestLog(TimeProvider time)
+{
+    public const int Capacity = 200;
+
+    private readonly Lock _gate = new();
+    private readonly Queue<RequestLogEntry> _entries = new();
+
+    public RequestLogEntry Begin(ChatRoute route, string path, string? traceparent)
+    {
+        var entry = new RequestLogEntry(time, route, path, traceparent);
+        lock (_gate)
+        {
+            _entries.Enqueue(entry);
+            while (_entries.Count > Capacity)
+            {
+                _entries.Dequeue();
+            }
+        }
+
+        return entry;
+    }
+
+    /// <summary>The recorded calls, oldest first.</summary>
+    public IReadOnlyList<RecordedRequest> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _entries.Select(entry => entry.ToRecord())];
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _entries.Clear();
+        }
+    }
+}
+
+/// <summary>One call as it progresses; written by its request, read by the log endpoint.</summary>
+public sealed class RequestLogEntry
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private RecordedRequest _record;
+    private bool _dropped;
+
+    internal RequestLogEntry(TimeProvider time, ChatRoute route, string path, string? traceparent)
+    {
+        _time = time;
+        _record = new RecordedRequest
+        {
+            Id = $"req_{Guid.NewGuid():N}",
+            Route = route.Name(),
+            Path = path,
+            Traceparent = traceparent,
+            StartedAt = time.GetUtcNow(),
+        };
+    }
+
+    public void Describe(string model, bool stream, Scenario scenario) =>
+        Update(record => record with { Model = model, Stream = stream, Scenario = scenario.Names });
+
+    public void AddCompletionTokens(int count) =>
+        Update(record => record with { CompletionTokens = record.CompletionTokens + count });
+
+    /// <summary>The emulator itself cut the connection (<c>[emulator:drop]</c>): not the caller's doing.</summary>
+    public void MarkDropped()
+    {
+        lock (_gate)
+        {
+            _dropped = true;
+        }
+    }
+
+    public void End(int status, bool aborted)
+    {
+        lock (_gate)
+        {
+            _record = _record with
+            {
+                Status = status,
+                Completed = !aborted,
+                Cancelled = aborted && !_dropped,
+                EndedAt = _time.GetUtcNow(),
+            };
+        }
+    }
+
+    public RecordedRequest ToRecord()
+    {
+        lock (_gate)
+        {
+            return _record;
+        }
+    }
+
+    private void Update(Func<RecordedRequest, RecordedRequest> change)
+    {
+        lock (_gate)
+        {
+            _record = change(_record);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace GptAspire.OpenAIEmulator.Services;
+
+/// <summary>
+/// What the <c>[emulator:NAME]</c> / <c>[emulator:NAME=VALUE]</c> directives of the last user message
+/// ask for. The table is in docs/contract.md; unknown names are ignored.
+/// </summary>
+public sealed partial record Scenario
+{
+    public const int DefaultRetryAfterSeconds = 2;
+    public const int DefaultFirstTokenDelayMs = 3000;
+
+    public static Scenario None { get; } = new();
+
+    /// <summary>The directive names found, in order, for the request log.</summary>
+    public IReadOnlyList<string> Names { get; init; } = [];
+
+    public int? RateLimitSeconds { get; init; }
+    public bool RateLimitOnce { get; init; }
+    public bool ContentFilterPrompt { get; init; }
+    public bool ContentFilter { get; init; }
+    public bool ServerError { get; init; }
+    public bool Drop { get; init; }
+    public int? FirstTokenDelayMs { get; init; }
+    public bool Long { get; init; }
+    public int? TokenDelayMs { get; init; }
+    public bool Xss { get; init; }
+
+    public static Scenario Parse(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return None;
+        }
+
+        var scenario = None;
+        var names = new List<string>();
+        foreach (Match match in Directive().Matches(text))
+        {
+            var name = match.Groups["name"].Value.ToLowerInvariant();
+            var value = match.Groups["value"].Success ? match.Groups["value"].Value : null;
+            var next = name switch
+            {
+                "rate-limit" => scenario with { RateLimitSeconds = Number(value, 0, 3600) ?? DefaultRetryAfterSeconds },
+                "rate-limit-once" => scenario with { RateLimitOnce = true },
+                "content-filter-prompt" => scenario with { ContentFilterPrompt = true },
+                "content-filter" => scenario with { ContentFilter = true },
+                "server-error" => scenario with { ServerError = true },
+                "drop" => scenario with { Drop = true },
+                "slow-first-token" => scenario with { FirstTokenDelayMs = Number(value, 0, 600_000) ?? DefaultFirstTokenDelayMs },
+                "long" => scenario with { Long = true },
+                "delay" => scenario with { TokenDelayMs = Number(value, 0, 60_000) ?? scenario.TokenDelayMs },
+                "xss" => scenario with { Xss = true },
+                _ => null,
+            };
+            if (next is not null)
+            {
+                scenario = next;
+                if (!names.Contains(name))
+                {
+                    names.Add(name);
+                }
+            }
+        }
+
+        return names.Count == 0 ? None : scenario with { Names = names };
+    }
+
+    /// <summary>The text without its directives, so they neither steer nor appear in the reply.</summary>
+    public static string Strip(string text) => Directive().Replace(text, " ").Trim();
+
+    private static int? Number(string? value, int min, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            ? Math.Clamp(number, min, max)
+            : null;
+
+    [GeneratedRegex(@"\[emulator:(?<name>[a-z][a-z-]*)(?:=(?<value>[^\]\s]*))?\]", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex Directive();
+}
