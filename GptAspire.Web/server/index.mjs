@@ -302,7 +302,12 @@ async function main() {
     process.exit(1)
   }
 
-  const port = Number.parseInt(process.env.PORT ?? '', 10) || 5173
+  const port = process.env.PORT ? Number(process.env.PORT) : 5173
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    logger.fatal(`PORT is not a port number: ${process.env.PORT}`)
+    await shutdownTelemetry()
+    process.exit(1)
+  }
   // Unset: every interface, IPv4 and IPv6 (what a container and Aspire's proxy need).
   const host = process.env.HOST || undefined
   const web = await createServer({ mode, apiUrl, logger })
