@@ -86,7 +86,7 @@ public sealed class RequestLogEntry
             _record = _record with
             {
                 Status = status,
-                Completed = !aborted,
+                Completed = !aborted && !_dropped,
                 Cancelled = aborted && !_dropped,
                 EndedAt = _time.GetUtcNow(),
             };

@@ -69,7 +69,7 @@ public sealed partial record Scenario
     }
 
     /// <summary>The text without its directives, so they neither steer nor appear in the reply.</summary>
-    public static string Strip(string text) => Directive().Replace(text, " ").Trim();
+    public static string Strip(string text) => Directive().Replace(text, "").Trim();
 
     private static int? Number(string? value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)

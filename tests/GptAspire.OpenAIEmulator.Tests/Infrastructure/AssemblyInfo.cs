@@ -1,0 +1,3 @@
+using GptAspire.OpenAIEmulator.Tests.Infrastructure;
+
+[assembly: AssemblyFixture(typeof(EmulatorFixture))]
