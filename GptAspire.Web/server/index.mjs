@@ -200,7 +200,7 @@ function apiProxy(apiUrl, mode, logger) {
       },
       error(err, req, res) {
         const code = /** @type {NodeJS.ErrnoException} */ (err).code
-        logger.warn({ err: { code, message: err.message }, path: req.url?.split('?')[0] }, 'api proxy error')
+        logger.warn({ error: { code, message: err.message }, path: req.url?.split('?')[0] }, 'api proxy error')
         if (!(res instanceof http.ServerResponse)) {
           res.destroy()
         } else if (res.headersSent) {

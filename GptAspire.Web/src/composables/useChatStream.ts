@@ -259,7 +259,7 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
           if (!ended) {
             throw new StreamFailure({
               code: 'connection_lost',
-              message: 'Connection lost before the answer was complete.',
+              message: 'The answer stopped before it was complete.',
               retryable: true,
             })
           }
@@ -289,7 +289,7 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     } else {
       error.value = {
         code: 'connection_lost',
-        message: 'Connection lost: the server could not be reached.',
+        message: 'The server could not be reached.',
         retryable: true,
       }
     }
