@@ -86,39 +86,11 @@ public class ScenarioTests(ApiFixture fixture)
     [Fact]
     public async Task When_the_caller_leaves_the_upstream_call_is_cancelled()
     {
-        var marker = Guid.NewGuid().ToString("n");
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream")
-        {
-            Content = JsonContent.Create(ChatStream.Body($"{marker} [emulator:long] [emulator:delay=50]")),
-        };
-        using (var response = await fixture.Api.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token))
-        {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancel.Token);
-            var reader = new StreamReader(stream);
-            while (await reader.ReadLineAsync(cancel.Token) is { } line && line != "event: token")
-            {
-            }
+        var traceId = await ChatStream.OpenAndLeaveAsync(fixture.Api, ChatStream.Body("Leave early [emulator:long] [emulator:delay=50]"), Timeout);
 
-            cancel.Cancel();
-        }
-
-        var started = DateTime.UtcNow;
-        JsonElement last = default;
-        while (DateTime.UtcNow - started < TimeSpan.FromSeconds(5))
-        {
-            var requests = await fixture.Emulator.GetFromJsonAsync<JsonElement>("/_emulator/requests", Timeout);
-            last = requests.EnumerateArray().Last(r => r.GetProperty("stream").GetBoolean());
-            if (last.GetProperty("cancelled").GetBoolean())
-            {
-                break;
-            }
-
-            await Task.Delay(100, Timeout);
-        }
-
-        Assert.True(last.GetProperty("cancelled").GetBoolean(), last.ToString());
-        Assert.False(last.GetProperty("completed").GetBoolean());
-        Assert.True(last.GetProperty("completionTokens").GetInt32() < 1000);
+        var recorded = await EmulatorRequests.WaitForTraceAsync(
+            fixture.Emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(5), Timeout);
+        Assert.False(recorded.GetProperty("completed").GetBoolean());
+        Assert.True(recorded.GetProperty("completionTokens").GetInt32() < 1000);
     }
 }

@@ -82,25 +82,13 @@ public class StreamingTests(AppHostFixture fixture)
     [Fact]
     public async Task Leaving_the_stream_cancels_the_upstream_request()
     {
-        var marker = Guid.NewGuid().ToString("n");
         using var web = fixture.Client("web");
         using var emulator = fixture.Client("openai");
-        using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(Timeout))
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream")
-            {
-                Content = JsonContent.Create(ChatStream.Body($"{marker} [emulator:long] [emulator:delay=50]")),
-            };
-            using var response = await web.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
-            while (await reader.ReadLineAsync(cancel.Token) is { } line && line != "event: token")
-            {
-            }
 
-            cancel.Cancel();
-        }
+        var traceId = await ChatStream.OpenAndLeaveAsync(web, ChatStream.Body("Leave early [emulator:long] [emulator:delay=50]"), Timeout);
 
-        var recorded = await EmulatorRequests.WaitForAsync(emulator, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(10), Timeout);
+        var recorded = await EmulatorRequests.WaitForTraceAsync(
+            emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(10), Timeout);
         Assert.False(recorded.GetProperty("completed").GetBoolean());
     }
 

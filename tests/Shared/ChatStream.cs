@@ -38,6 +38,33 @@ public static class ChatStream
         return (response, events);
     }
 
+    /// <summary>
+    /// Opens a stream, reads until the first token, then leaves as a closed browser tab would.
+    /// Returns the trace id of the <c>start</c> event.
+    /// </summary>
+    public static async Task<string> OpenAndLeaveAsync(HttpClient client, object body, CancellationToken cancellationToken)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(body) };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancel.Token);
+        string? traceId = null;
+        await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancel.Token))
+        {
+            if (item.EventType == "start")
+            {
+                traceId = JsonDocument.Parse(item.Data).RootElement.GetProperty("traceId").GetString();
+            }
+            else if (item.EventType == "token")
+            {
+                break;
+            }
+        }
+
+        cancel.Cancel();
+        return traceId ?? throw new InvalidOperationException("The stream had no start event.");
+    }
+
     public static string Text(this IEnumerable<ReceivedEvent> events) =>
         string.Concat(events.Where(e => e.Name == "token").Select(e => e.Data.GetProperty("text").GetString()));
 }
