@@ -50,6 +50,7 @@ describe('ChatComposer', () => {
     ])
     const textarea = w.get('[data-testid="composer-input"]')
     expect(textarea.attributes('aria-invalid')).toBe('true')
-    expect(w.find(`#${textarea.attributes('aria-describedby')}`).exists()).toBe(true)
+    const describedBy = textarea.attributes('aria-describedby')?.split(' ') ?? []
+    expect(w.find(`#${describedBy[0]}`).findAll('[data-testid="field-error"]')).toHaveLength(2)
   })
 })
