@@ -1,5 +1,5 @@
 import { computed, onScopeDispose, shallowRef, watch, type ComputedRef, type Ref } from 'vue'
-import type { ChatMessageDto, FinishReason, UsageEventData } from '@/api/chatEvents'
+import { ChatEventName, type ChatMessageDto, type FinishReason, type UsageEventData } from '@/api/chatEvents'
 import {
   useChatStream,
   type ChatStreamError,
@@ -74,7 +74,7 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
     url: options.url,
     fetch: options.fetch,
     onEvent(event) {
-      if (event.name === 'token' && streamingId) {
+      if (event.name === ChatEventName.Token && streamingId) {
         const text = stream.text.value
         update(streamingId, (turn) => ({ ...turn, content: text }))
       }

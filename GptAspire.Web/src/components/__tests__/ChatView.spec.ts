@@ -65,7 +65,7 @@ const startEvent: Step = {
 describe('ChatView', () => {
   it('sends on Enter and renders the answer as Markdown while it streams', async () => {
     api.handle(() => ({
-      steps: answer(['Some **bold**', ' text', '\n\n```js\nconst a = 1\n  indented()\n```\n'], { delayMs: 150 }),
+      steps: answer(['Some **bold**', ' text', '\n\n```js\nconst a = 1\n  indented()\n```\n'], { delayMs: 200 }),
     }))
     const w = mountChat()
 
@@ -120,7 +120,7 @@ describe('ChatView', () => {
         startEvent,
         { event: 'token', data: { text: 'a' } },
         { event: 'token', data: { text: 'b' } },
-        { delay: 300 },
+        { delay: 500 },
         { event: 'usage', data: { promptTokens: 10, completionTokens: 5, totalTokens: 15, remainingTokens: 985 } },
         { event: 'finish', data: { reason: 'stop' } },
       ],

@@ -82,7 +82,7 @@ describe('useChatStream', () => {
         { event: 'start', data: { requestId: 'r', model: 'm', traceId: 't', promptTokens: 10, contextWindow: 110, remainingTokens: 100 } },
         { event: 'token', data: { text: 'a' } },
         { event: 'token', data: { text: 'b' } },
-        { delay: 150 },
+        { delay: 400 },
         { event: 'usage', data: { promptTokens: 10, completionTokens: 3, totalTokens: 13, remainingTokens: 97 } },
         { event: 'finish', data: { reason: 'stop' } },
       ],
