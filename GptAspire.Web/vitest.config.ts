@@ -15,7 +15,6 @@ export default mergeConfig(
             name: 'web',
             environment: 'jsdom',
             include: ['src/**/__tests__/*.spec.ts'],
-            setupFiles: ['src/__tests__/setup.ts'],
           },
         },
         {
