@@ -1,5 +1,9 @@
 using System.Diagnostics;
+using GptAspire.OpenAIEmulator.Extensions;
 using GptAspire.OpenAIEmulator.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace GptAspire.OpenAIEmulator.Tests;
 
@@ -11,11 +15,16 @@ public sealed class IsolatedEmulatorTests
     [Fact]
     public async Task TheEmulatorRefusesToStartWithoutAnApiKey()
     {
-        await using var factory = new EmulatorFactory(new Dictionary<string, string?> { ["Emulator:TokenDelayMs"] = "1" });
+        // The emulator's own service setup on a plain host: WebApplicationFactory can report a failed
+        // start as an ObjectDisposedException when it races its own cleanup.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Emulator:TokenDelayMs"] = "1" });
+        builder.AddEmulatorServices();
+        using var host = builder.Build();
 
-        var failure = Assert.ThrowsAny<Exception>(() => factory.Start());
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Cancellation));
 
-        Assert.Contains("Emulator:ApiKey", failure.ToString());
+        Assert.Contains("Emulator:ApiKey is not set", failure.Message);
     }
 
     [Fact]
