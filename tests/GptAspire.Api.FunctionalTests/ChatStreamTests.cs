@@ -92,9 +92,12 @@ public class ChatStreamTests(ApiFixture fixture)
     {
         var (_, openAI) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Azure please"), Timeout);
         var (_, azure) = await ChatStream.PostAsync(fixture.AzureApi, ChatStream.Body("Azure please"), Timeout);
+        var (_, azureCut) = await ChatStream.PostAsync(fixture.AzureApi, ChatStream.Body("Azure please", maxTokens: 5), Timeout);
 
         Assert.Equal(openAI.Text(), azure.Text());
         Assert.Equal("stop", azure[^1].Data.GetProperty("reason").GetString());
+        Assert.Equal("length", azureCut[^1].Data.GetProperty("reason").GetString());
+        Assert.Equal(5, azureCut.Single(e => e.Name == "usage").Data.GetProperty("completionTokens").GetInt32());
         var requests = await fixture.Emulator.GetFromJsonAsync<JsonElement>("/_emulator/requests", Timeout);
         Assert.Contains(requests.EnumerateArray(), r => r.GetProperty("route").GetString() == "azure-deployment");
     }
