@@ -9,6 +9,7 @@ import {
   type Ref,
 } from 'vue'
 import { fetchEventSource, type EventSourceMessage } from '@microsoft/fetch-event-source'
+import { createTraceparent } from '@/lib/traceContext'
 import {
   CHAT_STREAM_PATH,
   ChatEventName,
@@ -235,7 +236,11 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     try {
       await fetchEventSource(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: EVENT_STREAM_CONTENT_TYPE },
+        headers: {
+          'content-type': 'application/json',
+          accept: EVENT_STREAM_CONTENT_TYPE,
+          traceparent: createTraceparent(),
+        },
         body: JSON.stringify(request),
         signal: run.signal,
         // Otherwise the library closes the stream on a hidden tab and POSTs again when it shows.

@@ -36,6 +36,18 @@ describe('useChatStream', () => {
     expect(sent?.body).toEqual(request)
   })
 
+  it('starts a new W3C trace for each request, so the whole path shares one trace id', async () => {
+    api.handle(() => ({ steps: answer(['Hi']) }))
+    const { chat } = setup()
+
+    await chat.send(request)
+    await chat.send(request)
+
+    const [first, second] = api.requests.map((r) => String(r.headers.traceparent))
+    expect(first).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+    expect(second?.split('-')[1]).not.toBe(first?.split('-')[1])
+  })
+
   it('grows the text token by token before the finish event arrives', async () => {
     api.handle(() => ({ steps: answer(['One', ' two', ' three', ' four'], { delayMs: 80 }) }))
     const { chat } = setup()
