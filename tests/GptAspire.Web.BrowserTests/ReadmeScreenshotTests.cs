@@ -1,0 +1,38 @@
+namespace GptAspire.Web.BrowserTests;
+
+/// <summary>
+/// The README's picture of the chat page, made by this test: set <c>UPDATE_README_SCREENSHOTS=1</c> to
+/// write <c>docs/images/chat.png</c>. Without it the same steps run and are checked, and nothing is written.
+/// </summary>
+public sealed class ReadmeScreenshotTests(AppHostFixture app, BrowserFixture browser) : BrowserTest(app, browser)
+{
+    [Fact]
+    public async Task The_chat_page_after_a_finished_answer()
+    {
+        await AskAsync("How does GptAspire stream an answer to the browser?");
+        await ExpectStatusAsync("done");
+        await Expect(Page.GetByTestId("usage")).ToHaveTextAsync(
+            new System.Text.RegularExpressions.Regex(@"^\s*[1-9][\d,]* tokens"), new() { Timeout = Short });
+        await Expect(Page.GetByTestId("send-button")).ToBeVisibleAsync(new() { Timeout = Short });
+        await Expect(Page.GetByTestId("edit-button")).ToBeVisibleAsync(new() { Timeout = Short });
+        await Composer.FillAsync("And how do I stop it?", new() { Timeout = Short });
+        await Composer.BlurAsync(new() { Timeout = Short });
+
+        var update = Environment.GetEnvironmentVariable("UPDATE_README_SCREENSHOTS") == "1";
+        var options = new PageScreenshotOptions { Type = ScreenshotType.Png, Timeout = Wait };
+        if (update)
+        {
+            options.Path = Path.Combine(RepositoryRoot(), "docs", "images", "chat.png");
+            Directory.CreateDirectory(Path.GetDirectoryName(options.Path)!);
+        }
+
+        var png = await Page.ScreenshotAsync(options);
+
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.Equal(1280, ReadBigEndian(png, 16));
+        Assert.Equal(800, ReadBigEndian(png, 20));
+    }
+
+    private static int ReadBigEndian(byte[] bytes, int offset) =>
+        (bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3];
+}
