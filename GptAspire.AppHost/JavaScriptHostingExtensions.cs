@@ -21,11 +21,34 @@ public static class JavaScriptHostingExtensions
     public static IResourceBuilder<ViteAppResource> AddViteApp(this IDistributedApplicationBuilder builder, string name, string appDirectory)
     {
         var workingDirectory = Path.GetFullPath(appDirectory, builder.AppHostDirectory);
-        return builder.AddResource(new ViteAppResource(name, workingDirectory))
+        var app = builder.AddResource(new ViteAppResource(name, workingDirectory))
             .WithArgs("--import", "./server/instrumentation.mjs", "server/index.mjs")
             .WithEnvironment("NODE_ENV", builder.ExecutionContext.IsRunMode ? "development" : "production")
             .WithOtlpExporter();
+
+        if (builder.ExecutionContext.IsPublishMode)
+        {
+            // Deployed, the app is the image built from its Dockerfile, which listens on PORT=8080 (EXPOSE 8080),
+            // behind the platform's ingress on 80/443: the fixed local port (5173) means nothing there, and azd
+            // refuses an http binding with a port other than 80. The endpoints are added after this call, so
+            // they are settled once the model is complete.
+            builder.Eventing.Subscribe<BeforeStartEvent>((_, _) =>
+            {
+                foreach (var endpoint in app.Resource.Annotations.OfType<EndpointAnnotation>().Where(e => e.UriScheme is "http" or "https"))
+                {
+                    endpoint.TargetPort ??= ContainerPort;
+                    endpoint.Port = null;
+                }
+
+                return Task.CompletedTask;
+            });
+        }
+
+        return app;
     }
+
+    /// <summary>The port the app's container image listens on (its Dockerfile's <c>PORT</c> and <c>EXPOSE</c>).</summary>
+    public const int ContainerPort = 8080;
 
     /// <summary>
     /// Installs the app's npm packages before it starts, with <c>npm {installCommand}</c> as a resource of its
