@@ -1,4 +1,5 @@
 using System.Text;
+using GptAspire.AppHost.Tests.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 
 [assembly: AssemblyFixture(typeof(GptAspire.AppHost.Tests.AppHostFixture))]
@@ -17,11 +18,16 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public DistributedApplication App { get; private set; } = null!;
 
+    /// <summary>Receives the traces, logs and metrics of every resource, in place of the dashboard.</summary>
+    public OtlpReceiver Telemetry { get; private set; } = null!;
+
     public async ValueTask InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.GptAspire_AppHost>(
             ["--ConnectionStrings:openai="], timeout.Token);
+        Telemetry = await OtlpReceiver.StartAsync();
+        SendTelemetryTo(builder, Telemetry.Endpoint);
         App = await builder.BuildAsync(timeout.Token);
         var logs = App.Services.GetRequiredService<ResourceLoggerService>();
         await App.StartAsync(timeout.Token);
@@ -43,6 +49,23 @@ public sealed class AppHostFixture : IAsyncLifetime
         }
 
         _ = watching;
+    }
+
+    // Every resource that exports OTLP sends it to the test's receiver, quickly, over HTTP/protobuf.
+    private static void SendTelemetryTo(IDistributedApplicationTestingBuilder builder, Uri endpoint)
+    {
+        foreach (var resource in builder.Resources.OfType<IResourceWithEnvironment>().Where(r => r.HasAnnotationOfType<OtlpExporterAnnotation>()).ToList())
+        {
+            builder.CreateResourceBuilder(resource).WithEnvironment(context =>
+            {
+                context.EnvironmentVariables["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint.ToString().TrimEnd('/');
+                context.EnvironmentVariables["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+                context.EnvironmentVariables["OTEL_SERVICE_NAME"] = resource.Name;
+                context.EnvironmentVariables["OTEL_BSP_SCHEDULE_DELAY"] = "200";
+                context.EnvironmentVariables["OTEL_BLRP_SCHEDULE_DELAY"] = "200";
+                context.EnvironmentVariables["OTEL_METRIC_EXPORT_INTERVAL"] = "1000";
+            });
+        }
     }
 
     /// <summary>The emulator's generated key, as the AppHost handed it to the API.</summary>
@@ -98,6 +121,11 @@ public sealed class AppHostFixture : IAsyncLifetime
         {
             await App.StopAsync();
             await App.DisposeAsync();
+        }
+
+        if (Telemetry is not null)
+        {
+            await Telemetry.DisposeAsync();
         }
     }
 }

@@ -20,13 +20,19 @@ public static class ChatStream
     public static async Task<(HttpResponseMessage Response, List<ReceivedEvent> Events)> PostAsync(
         HttpClient client, object body, CancellationToken cancellationToken = default)
     {
-        var clock = Stopwatch.StartNew();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(body) };
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        return (response, await ReadAsync(response, cancellationToken));
+    }
+
+    /// <summary>Reads the events of a response with the platform's SSE parser, noting when each arrived.</summary>
+    public static async Task<List<ReceivedEvent>> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
         var events = new List<ReceivedEvent>();
         if (response.Content.Headers.ContentType?.MediaType != "text/event-stream")
         {
-            return (response, events);
+            return events;
         }
 
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
@@ -35,7 +41,7 @@ public static class ChatStream
             events.Add(new ReceivedEvent(item.EventType, item.EventId ?? "", JsonDocument.Parse(item.Data).RootElement.Clone(), clock.Elapsed));
         }
 
-        return (response, events);
+        return events;
     }
 
     /// <summary>
