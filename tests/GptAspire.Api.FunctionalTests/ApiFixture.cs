@@ -67,46 +67,39 @@ public sealed class ApiFixture : IAsyncLifetime
         if (_emulator is not null) await _emulator.DisposeAsync();
     }
 
-    private static Uri Address(IServiceProvider services) =>
-        new(services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-
-    private sealed class EmulatorFactory : WebApplicationFactory<emulator::Program>
+    /// <summary>An app on real Kestrel over loopback, configured with settings.</summary>
+    private class LoopbackFactory<TEntryPoint>(IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<TEntryPoint>
+        where TEntryPoint : class
     {
         public Uri Start()
         {
             UseKestrel(0);
             StartServer();
-            return Address(Services);
+            return new(Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
         }
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment("Testing");
-            builder.UseSetting("Emulator:ApiKey", Key);
-            builder.UseSetting("Emulator:TokenDelayMs", "5");
-        }
-    }
-
-    private sealed class ApiFactory(string connectionString, int? contextWindow = null) : WebApplicationFactory<Program>
-    {
-        public Uri Start()
-        {
-            UseKestrel(0);
-            StartServer();
-            return Address(Services);
-        }
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseEnvironment("Testing");
-            builder.UseSetting("ConnectionStrings:openai", connectionString);
-            builder.UseSetting("Chat:HeartbeatInterval", "00:00:01");
-            builder.UseSetting("Chat:UpstreamIdleTimeout", "00:00:02");
-            builder.UseSetting("Chat:MaxRequestBodyBytes", "65536");
-            if (contextWindow is { } window)
+            foreach (var (key, value) in settings)
             {
-                builder.UseSetting("Chat:ContextWindow", window.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                builder.UseSetting(key, value);
             }
         }
     }
+
+    private sealed class EmulatorFactory() : LoopbackFactory<emulator::Program>(new Dictionary<string, string>
+    {
+        ["Emulator:ApiKey"] = Key,
+        ["Emulator:TokenDelayMs"] = "5",
+    });
+
+    private sealed class ApiFactory(string connectionString, int? contextWindow = null) : LoopbackFactory<Program>(new Dictionary<string, string>
+    {
+        ["ConnectionStrings:openai"] = connectionString,
+        ["Chat:HeartbeatInterval"] = "00:00:01",
+        ["Chat:UpstreamIdleTimeout"] = "00:00:02",
+        ["Chat:MaxRequestBodyBytes"] = "65536",
+        ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+    });
 }
