@@ -59,7 +59,6 @@ public static class OpenAIHostingExtensions
             .WithOtlpExporter()
             .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Development")
             .WithEnvironment("Emulator__ApiKey", key)
-            .WithEnvironment("Emulator__Model", model)
             .WithHttpHealthCheck("/health")
             .ExcludeFromManifest();
     }
