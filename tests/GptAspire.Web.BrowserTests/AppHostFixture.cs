@@ -14,6 +14,7 @@ public sealed class AppHostFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 
     private readonly StringBuilder _logs = new();
+    private readonly CancellationTokenSource _stopping = new();
 
     public DistributedApplication App { get; private set; } = null!;
 
@@ -29,8 +30,8 @@ public sealed class AppHostFixture : IAsyncLifetime
         var logs = App.Services.GetRequiredService<ResourceLoggerService>();
         await App.StartAsync(timeout.Token);
 
-        var watching = new[] { "openai", "api", "web", "web-install" }
-            .Select(name => WatchLogs(logs, name)).ToArray();
+        // Logs are kept per resource instance (e.g. "api-x7k2"): follow each instance as it appears.
+        _ = WatchAllLogs(logs);
         try
         {
             var notifications = App.ResourceNotifications;
@@ -45,7 +46,6 @@ public sealed class AppHostFixture : IAsyncLifetime
             throw new InvalidOperationException($"The AppHost did not become healthy within {StartTimeout}. Resource logs:\n{ResourceLogs()}", e);
         }
 
-        _ = watching;
     }
 
     /// <summary>The emulator's generated key, as the AppHost handed it to the API.</summary>
@@ -73,11 +73,29 @@ public sealed class AppHostFixture : IAsyncLifetime
         return client;
     }
 
-    private async Task WatchLogs(ResourceLoggerService service, string resource)
+    private async Task WatchAllLogs(ResourceLoggerService service)
+    {
+        var watched = new HashSet<string>();
+        try
+        {
+            await foreach (var update in App.ResourceNotifications.WatchAsync(_stopping.Token))
+            {
+                if (watched.Add(update.ResourceId))
+                {
+                    _ = WatchLogs(service, update.Resource.Name, update.ResourceId);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task WatchLogs(ResourceLoggerService service, string resource, string resourceId)
     {
         try
         {
-            await foreach (var batch in service.WatchAsync(resource).WithCancellation(CancellationToken.None))
+            await foreach (var batch in service.WatchAsync(resourceId).WithCancellation(_stopping.Token))
             {
                 lock (_logs)
                 {
@@ -91,14 +109,24 @@ public sealed class AppHostFixture : IAsyncLifetime
         catch (OperationCanceledException)
         {
         }
+        catch (Exception e)
+        {
+            lock (_logs)
+            {
+                _logs.Append('[').Append(resource).Append("] log watch failed: ").AppendLine(e.ToString());
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
         if (App is not null)
         {
             await App.StopAsync();
             await App.DisposeAsync();
         }
+
+        _stopping.Dispose();
     }
 }

@@ -168,7 +168,7 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
             .AppendLine($"url: {Page.Url}")
             .AppendLine("--- page console, errors and chat requests ---")
             .AppendJoin(Environment.NewLine, _console).AppendLine()
-            .AppendLine("--- resource logs (last 200 lines) ---")
+            .AppendLine($"--- resource logs (last 200 of {App.ResourceLogs().Length} chars) ---")
             .AppendJoin(Environment.NewLine, App.ResourceLogs().Split('\n').TakeLast(200).Select(l => l.TrimEnd('\r')));
         await File.WriteAllTextAsync(Path.Combine(directory, name + ".log"), log.ToString());
         try
