@@ -9,7 +9,7 @@ public sealed class ReadmeScreenshotTests(AppHostFixture app, BrowserFixture bro
     [Fact]
     public async Task The_chat_page_after_a_finished_answer()
     {
-        await AskAsync("How does GptAspire stream an answer to the browser?");
+        await AskAsync("How does GptAspire stream answers to the browser?");
         await ExpectStatusAsync("done");
         await Expect(Page.GetByTestId("usage")).ToHaveTextAsync(
             new System.Text.RegularExpressions.Regex(@"^\s*[1-9][\d,]* tokens"), new() { Timeout = Short });
@@ -17,6 +17,12 @@ public sealed class ReadmeScreenshotTests(AppHostFixture app, BrowserFixture bro
         await Expect(Page.GetByTestId("edit-button")).ToBeVisibleAsync(new() { Timeout = Short });
         await Composer.FillAsync("And how do I stop it?", new() { Timeout = Short });
         await Composer.BlurAsync(new() { Timeout = Short });
+
+        // The question and the start of its answer, above the usage line and the composer.
+        var thread = Page.GetByRole(AriaRole.Region, new() { Name = "Conversation" });
+        await thread.EvaluateAsync("el => { el.scrollTop = 0 }", null, new() { Timeout = Short });
+        await Expect(UserMessages.First).ToBeInViewportAsync(new() { Timeout = Short });
+        await Expect(AssistantMessages).ToHaveCountAsync(1, new() { Timeout = Short });
 
         var update = Environment.GetEnvironmentVariable("UPDATE_README_SCREENSHOTS") == "1";
         var options = new PageScreenshotOptions { Type = ScreenshotType.Png, Timeout = Wait };
