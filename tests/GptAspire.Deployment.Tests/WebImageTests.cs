@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace GptAspire.Deployment.Tests;
+
+/// <summary>
+/// What the deployed <c>web</c> container does, checked on the image's own files and command (see
+/// <see cref="WebImageFixture"/>): the built app with the right cache headers, Server-Sent Events streamed
+/// through as they come, and a health check that passes.
+/// </summary>
+public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImageFixture>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public void The_image_has_no_development_dependencies()
+    {
+        var modules = Path.Combine(web.AppDirectory, "node_modules");
+
+        Assert.True(Directory.Exists(Path.Combine(modules, "express")));
+        Assert.All(new[] { "vite", "vitest", "typescript", "vue-tsc", "@vitejs" },
+            package => Assert.False(Directory.Exists(Path.Combine(modules, package)), $"{package} is installed"));
+        Assert.False(Directory.Exists(Path.Combine(web.AppDirectory, "server", "__tests__")));
+    }
+
+    [Fact]
+    public async Task It_serves_the_built_page_revalidated_on_every_load()
+    {
+        using var client = web.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Accept.ParseAdd("text/html");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(response.Headers.CacheControl?.NoCache, $"Cache-Control: {response.Headers.CacheControl}");
+        Assert.True(response.Headers.Contains("Content-Security-Policy"));
+        var html = await response.Content.ReadAsStringAsync(Cancellation);
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(web.AppDirectory, "dist", "index.html"), Cancellation), html);
+    }
+
+    [Fact]
+    public async Task Its_hashed_assets_are_cached_for_a_year_as_immutable()
+    {
+        using var client = web.CreateClient();
+        var html = await client.GetStringAsync("/index.html", Cancellation);
+        var assets = AssetReference().Matches(html).Select(m => m.Groups["path"].Value).Distinct().ToList();
+
+        Assert.Contains(assets, a => a.EndsWith(".js", StringComparison.Ordinal));
+        Assert.Contains(assets, a => a.EndsWith(".css", StringComparison.Ordinal));
+        foreach (var asset in assets)
+        {
+            using var response = await client.GetAsync(asset, Cancellation);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("public, max-age=31536000, immutable", response.Headers.CacheControl?.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task It_streams_chat_events_through_as_the_api_sends_them()
+    {
+        using var client = web.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream")
+        {
+            Content = new StringContent("""{"messages":[{"role":"user","content":"Hello"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        var clock = Stopwatch.StartNew();
+
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        // What tells Azure Container Apps' Envoy (and any nginx) in front not to buffer the stream.
+        Assert.Equal(["no"], response.Headers.GetValues("X-Accel-Buffering"));
+        Assert.Null(response.Content.Headers.ContentEncoding.FirstOrDefault());
+
+        var events = new List<(string Name, TimeSpan At)>();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation));
+        while (await reader.ReadLineAsync(Cancellation) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                events.Add((line["event: ".Length..], clock.Elapsed));
+            }
+        }
+
+        Assert.Equal(["start", .. Enumerable.Repeat("token", FakeChatApi.TokenCount), "finish"], events.Select(e => e.Name));
+        // Each token arrived when the API sent it (400 ms apart), not all at once at the end.
+        var tokens = events.Where(e => e.Name == "token").Select(e => e.At).ToList();
+        var gaps = tokens.Zip(tokens.Skip(1), (a, b) => b - a).ToList();
+        Assert.All(gaps, gap => Assert.True(gap > FakeChatApi.TokenInterval * 0.6,
+            $"events bunched up: {string.Join(", ", events.Select(e => $"{e.Name}@{e.At.TotalMilliseconds:F0}ms"))}"));
+        Assert.True(events[^1].At - events[0].At > FakeChatApi.TokenInterval * (FakeChatApi.TokenCount - 0.5));
+    }
+
+    [Fact]
+    public async Task The_images_health_check_passes()
+    {
+        using var client = web.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health", Cancellation)).StatusCode);
+
+        // The HEALTHCHECK command itself, run in the container's environment (PORT).
+        var check = DockerfileTests.FinalStage().Single(i => i.Keyword == "HEALTHCHECK").Arguments;
+        var command = System.Text.Json.JsonSerializer.Deserialize<string[]>(check[check.IndexOf("CMD [", StringComparison.Ordinal)..]["CMD ".Length..])!;
+        await ChildProcess.RunAsync(command[0], command[1..], web.AppDirectory, TimeSpan.FromSeconds(30), web.Environment);
+    }
+
+    [Fact]
+    public async Task It_runs_in_production_mode()
+    {
+        using var client = web.CreateClient();
+        using var response = await client.GetAsync("/@vite/client", Cancellation);
+
+        // No Vite dev server behind it (an unknown path gets the page, not Vite's client); the log says so too.
+        Assert.NotEqual("text/javascript", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("\"mode\":\"production\"", web.ServerOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task It_exports_traces_with_only_production_dependencies_installed()
+    {
+        using var client = web.CreateClient();
+        using var response = await client.PostAsync("/api/chat/stream",
+            new StringContent("""{"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"), Cancellation);
+        await response.Content.ReadAsStringAsync(Cancellation);
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!web.Api.TelemetryReceived.Contains("traces") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, Cancellation);
+        }
+
+        Assert.True(web.Api.TelemetryReceived.Contains("traces"), $"No trace export arrived. Server output:\n{web.ServerOutput}");
+    }
+
+    [GeneratedRegex("(?:src|href)=\"(?<path>/assets/[^\"]+)\"")]
+    private static partial Regex AssetReference();
+}
