@@ -88,9 +88,15 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
 
     public async ValueTask DisposeAsync()
     {
+        if (Context is null)
+        {
+            return; // The browser context never opened: the failure says why.
+        }
+
         try
         {
-            if (TestContext.Current.TestState?.Result == TestResult.Failed)
+            // xunit sets the test's result before it disposes the test class.
+            if (TestContext.Current.TestState?.Result == TestResult.Failed && Page is not null)
             {
                 await SaveFailureArtifactsAsync();
             }
