@@ -56,8 +56,10 @@ public sealed class FakeChatApi : IAsyncDisposable
         response.Headers["X-Accel-Buffering"] = "no";
         var id = 0;
 
+        // Each event carries when it was sent (Stopwatch ticks; the tests run in the same process).
         async Task Send(string name, string json)
         {
+            json = json.Insert(json.Length - 1, $",\"sentAt\":{System.Diagnostics.Stopwatch.GetTimestamp()}");
             await response.WriteAsync($"event: {name}\ndata: {json}\nid: {id++}\n\n", Encoding.UTF8, context.RequestAborted);
             await response.Body.FlushAsync(context.RequestAborted);
         }
