@@ -41,6 +41,12 @@ public sealed class WebImageFixture : IAsyncLifetime
 
     private async Task StartAsync()
     {
+        var vite = Path.Combine(Repo.WebDirectory, "node_modules", "vite", "bin", "vite.js");
+        if (!File.Exists(vite))
+        {
+            throw new InvalidOperationException("GptAspire.Web has no node_modules: run `npm ci` in GptAspire.Web first (./test.sh does).");
+        }
+
         // COPY package.json package-lock.json ./  +  RUN npm ci --omit=dev
         foreach (var file in new[] { "package.json", "package-lock.json" })
         {
@@ -54,7 +60,7 @@ public sealed class WebImageFixture : IAsyncLifetime
         // The build stage: `vite build` (the type-check half of `npm run build` runs in the front-end suite),
         // then COPY --from=build /app/dist ./dist and /app/server ./server (its tests removed).
         var build = ChildProcess.RunAsync("node",
-            [Path.Combine(Repo.WebDirectory, "node_modules", "vite", "bin", "vite.js"), "build", "--outDir", _directory.File("dist"), "--emptyOutDir", "--logLevel", "warn"],
+            [vite, "build", "--outDir", _directory.File("dist"), "--emptyOutDir", "--logLevel", "warn"],
             Repo.WebDirectory, TimeSpan.FromMinutes(3));
         CopyDirectory(Path.Combine(Repo.WebDirectory, "server"), _directory.File("server"), skip: "__tests__");
         await Task.WhenAll(install, build);
