@@ -34,6 +34,8 @@ public sealed class ApiImageFixture : IAsyncLifetime
             [
                 "publish", Repo.ApiProject, "-t:PublishContainer", "-c", "Release", "-r", FakeRegistry.RuntimeIdentifier,
                 "--artifacts-path", _directory.File("artifacts"), "--nologo", "-v", "q",
+                // No compiler server or MSBuild nodes left running after the test.
+                "--disable-build-servers",
                 $"-p:ContainerBaseImage={registry.BaseImage}",
                 $"-p:ContainerArchiveOutputPath={archive}",
             ],

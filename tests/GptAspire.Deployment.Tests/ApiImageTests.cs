@@ -75,7 +75,7 @@ public class ApiImageTests(ApiImageFixture image) : IClassFixture<ApiImageFixtur
         // port 8080 apply, as in the image above.
         var output = await ChildProcess.RunAsync("dotnet",
             [
-                "msbuild", Repo.ApiProject, "-t:ComputeContainerConfig", $"-p:RuntimeIdentifier={FakeRegistry.RuntimeIdentifier}", "-nologo",
+                "msbuild", Repo.ApiProject, "-t:ComputeContainerConfig", $"-p:RuntimeIdentifier={FakeRegistry.RuntimeIdentifier}", "-nologo", "-nodeReuse:false",
                 "-getProperty:ContainerBaseName", "-getProperty:ContainerBaseTag", "-getProperty:ContainerRepository",
                 "-getProperty:ContainerUser", "-getProperty:ContainerWorkingDirectory", "-getItem:ContainerPort",
                 "-getItem:ContainerAppCommand", "-getItem:ContainerEnvironmentVariables",
