@@ -33,6 +33,7 @@ public sealed class StreamingTests(AppHostFixture app, BrowserFixture browser) :
         Assert.Equal("done", status);
         var (_, final) = await SampleAsync();
         var seen = $"lengths while streaming: {string.Join(", ", lengths)}; when done: {final}";
+        TestContext.Current.TestOutputHelper?.WriteLine(seen);
 
         // Each new longest text is a step the reader saw. (Markdown can shorten the text for a moment,
         // when a closing ** turns "**bold" into bold: that is not a step back in the answer.)
