@@ -28,20 +28,26 @@ public sealed class ManifestFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        Text = await PublishAsync(ManifestPath, new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ConnectionStrings__openai"] = ConfiguredSecret,
+        });
+        Resources = JsonNode.Parse(Text)!["resources"]!.AsObject();
+    }
+
+    /// <summary>Runs the AppHost's manifest publisher and returns the manifest's text.</summary>
+    public static async Task<string> PublishAsync(string manifestPath, IReadOnlyDictionary<string, string?> environment)
+    {
         var output = await ChildProcess.RunAsync("dotnet",
-            [Repo.AppHostDll, "--publisher", "manifest", "--output-path", ManifestPath],
+            [Repo.AppHostDll, "--publisher", "manifest", "--output-path", manifestPath],
             Repo.AppHostDirectory,
             TimeSpan.FromMinutes(2),
-            new Dictionary<string, string?>
-            {
-                ["DOTNET_ENVIRONMENT"] = "Development",
-                ["ASPNETCORE_ENVIRONMENT"] = "Development",
-                ["ConnectionStrings__openai"] = ConfiguredSecret,
-            });
+            environment);
 
-        Assert.True(File.Exists(ManifestPath), $"No manifest was written:\n{output}");
-        Text = await File.ReadAllTextAsync(ManifestPath);
-        Resources = JsonNode.Parse(Text)!["resources"]!.AsObject();
+        Assert.True(File.Exists(manifestPath), $"No manifest was written:\n{output}");
+        return await File.ReadAllTextAsync(manifestPath);
     }
 
     public JsonObject Resource(string name) =>

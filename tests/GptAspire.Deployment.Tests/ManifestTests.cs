@@ -96,6 +96,22 @@ public class ManifestTests(ManifestFixture manifest) : IClassFixture<ManifestFix
     }
 
     [Fact]
+    public async Task The_manifest_is_the_same_with_no_local_configuration()
+    {
+        // A fresh clone (no connection string, Production environment) publishes exactly the same thing:
+        // nothing from a developer's machine leaks into the deployment.
+        using var directory = new TempDirectory("gptaspire-manifest");
+        var text = await ManifestFixture.PublishAsync(directory.File("manifest.json"), new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ConnectionStrings__openai"] = null,
+        });
+
+        Assert.Equal(manifest.Text, text);
+    }
+
+    [Fact]
     public void Only_web_is_reachable_from_the_internet()
     {
         var webBindings = Bindings("web");
