@@ -49,6 +49,16 @@ public static class ChatApi
                 detail: "Send the chat request as JSON with 'Content-Type: application/json'.");
         }
 
+        if (request.GetTypedHeaders().ContentType?.Charset is { Length: > 0 } charset
+            && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+            && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type",
+                detail: "Send the chat request as UTF-8 JSON.");
+        }
+
         var limit = options.Value.MaxRequestBodyBytes;
         if (request.ContentLength > limit)
         {
@@ -70,7 +80,7 @@ public static class ChatApi
             var field = JsonPathToField(e.Path);
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
-                [field] = [field == "body" ? "The request body is not valid JSON." : $"'{field}' has the wrong JSON type or format."],
+                [field] = [field == "body" ? "The request body must be a JSON object with a 'messages' array." : $"'{field}' has the wrong JSON type or format."],
             });
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)

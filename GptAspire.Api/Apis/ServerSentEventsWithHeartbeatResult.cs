@@ -80,8 +80,18 @@ public sealed class ServerSentEventsWithHeartbeatResult<T>(IAsyncEnumerable<SseI
                         cancellationToken.ThrowIfCancellationRequested();
                     }
 
-                    await body.WriteAsync(Heartbeat, cancellationToken);
-                    await body.FlushAsync(cancellationToken);
+                    try
+                    {
+                        await body.WriteAsync(Heartbeat, cancellationToken);
+                        await body.FlushAsync(cancellationToken);
+                    }
+                    catch
+                    {
+                        // The client is gone: let the pending read end (it sees the same abort) before disposal.
+                        await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                        throw;
+                    }
+
                     continue;
                 }
 

@@ -20,7 +20,13 @@ public static class Extensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection(ChatStreamOptions.SectionName);
-        builder.Services.Configure<ChatStreamOptions>(section);
+        builder.Services.AddOptions<ChatStreamOptions>()
+            .Bind(section)
+            .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Chat:HeartbeatInterval must be positive.")
+            .Validate(o => o.UpstreamIdleTimeout > TimeSpan.Zero, "Chat:UpstreamIdleTimeout must be positive.")
+            .Validate(o => o.MaxRequestBodyBytes > 0, "Chat:MaxRequestBodyBytes must be positive.")
+            .Validate(o => o.ContextWindow is null or > 0, "Chat:ContextWindow must be positive when set.")
+            .ValidateOnStart();
         var settings = section.Get<ChatStreamOptions>() ?? new ChatStreamOptions();
 
         var connection = OpenAIConnection.Parse(builder.Configuration.GetConnectionString(OpenAIConnectionName), OpenAIConnectionName);

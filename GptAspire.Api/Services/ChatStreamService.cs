@@ -69,6 +69,9 @@ public sealed partial class ChatStreamService(
                     {
                         break;
                     }
+
+                    // The clock is for upstream only: a slow client reading the token is not an upstream timeout.
+                    upstream.CancelAfter(Timeout.InfiniteTimeSpan);
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {

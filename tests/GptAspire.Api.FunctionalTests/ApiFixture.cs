@@ -98,7 +98,7 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         ["ConnectionStrings:openai"] = connectionString,
         ["Chat:HeartbeatInterval"] = "00:00:01",
-        ["Chat:UpstreamIdleTimeout"] = "00:00:02",
+        ["Chat:UpstreamIdleTimeout"] = "00:00:05",
         ["Chat:MaxRequestBodyBytes"] = "65536",
         ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
     });

@@ -78,8 +78,8 @@ public class ScenarioTests(ApiFixture fixture)
     [Fact]
     public async Task A_model_that_stays_silent_is_upstream_timeout()
     {
-        // The test API waits 2 s for a token.
-        var events = await Stream("Hi [emulator:slow-first-token=5000]");
+        // The test API waits 5 s for a token.
+        var events = await Stream("Hi [emulator:slow-first-token=9000]");
         Assert.Equal("upstream_timeout", events[^1].Data.GetProperty("code").GetString());
     }
 

@@ -13,7 +13,7 @@ public class ValidationTests(ApiFixture fixture)
     private async Task<(HttpStatusCode Status, string? MediaType, JsonElement Problem)> Post(string body, string contentType = "application/json")
     {
         using var content = new StringContent(body, Encoding.UTF8);
-        content.Headers.ContentType = new(contentType);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
         using var response = await fixture.Api.PostAsync("/api/chat/stream", content, Timeout);
         var text = await response.Content.ReadAsStringAsync(Timeout);
         return (response.StatusCode, response.Content.Headers.ContentType?.MediaType, JsonDocument.Parse(text).RootElement.Clone());
@@ -28,6 +28,11 @@ public class ValidationTests(ApiFixture fixture)
     [InlineData("""{"messages":"hello"}""", "messages")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"maxTokens":"ten"}""", "maxTokens")]
     [InlineData("""{}""", "messages")]
+    [InlineData("null", "body")]
+    [InlineData("[]", "body")]
+    [InlineData("\"x\"", "body")]
+    [InlineData("""{"messages":[null]}""", "messages[0]")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"maxTokens":1e400}""", "maxTokens")]
     [InlineData("""{"messages":[]}""", "messages")]
     [InlineData("""{"messages":[{"role":"wizard","content":"hi"}]}""", "messages[0].role")]
     [InlineData("""{"messages":[{"role":"user","content":""}]}""", "messages[0].content")]
@@ -47,6 +52,15 @@ public class ValidationTests(ApiFixture fixture)
     {
         var (_, _, problem) = await Post("""{"messages":[{"role":"user","content":"hi"},{"role":"x","content":" "}],"maxTokens":99999}""");
         Assert.Equal(["maxTokens", "messages[1].content", "messages[1].role"], Fields(problem));
+    }
+
+    [Fact]
+    public async Task JSON_in_another_charset_is_415_not_a_500()
+    {
+        var (status, mediaType, _) = await Post("""{"messages":[{"role":"user","content":"hi"}]}""", "application/json; charset=foo");
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        Assert.Equal("application/problem+json", mediaType);
     }
 
     [Fact]
