@@ -179,7 +179,7 @@ export async function createServer(options) {
 function apiProxy(apiUrl, mode, logger) {
   return createProxyMiddleware({
     target: apiUrl,
-    pathFilter: '/api',
+    pathFilter: '/api/',
     changeOrigin: true,
     xfwd: true,
     // The ASP.NET dev certificate is not in Node's CA store; verify certificates in production.

@@ -219,6 +219,13 @@ describe('production server', () => {
     expect(await response.text()).toBe('{"status":404}')
   })
 
+  it('proxies only the /api/ folder, not paths that merely start with /api', async () => {
+    const response = await fetch(`${base}/apifoo`, { headers: { accept: 'text/html' } })
+
+    expect(response.status).toBe(200)
+    expect(await response.text()).toContain('<div id="app">')
+  })
+
   it('serves index.html uncached, with a Content-Security-Policy', async () => {
     const response = await fetch(`${base}/`, { headers: { accept: 'text/html' } })
 

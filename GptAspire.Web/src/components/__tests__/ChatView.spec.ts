@@ -316,7 +316,8 @@ describe('ChatView', () => {
     const w = mountChat()
     await type(w, 'Long one')
     await waitFor(() => w.text().includes('Half way'), 'partial')
-    await sleep(700)
+    // Saving is throttled; wait until the partial answer is stored, as a reload later would find it.
+    await waitFor(() => (localStorage.getItem(STORAGE_KEY) ?? '').includes('Half way'), 'stored')
 
     // What a reload would find, before the page could react to going away.
     const stored = localStorage.getItem(STORAGE_KEY)
