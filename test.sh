@@ -36,7 +36,8 @@ status=0
 echo "== Front end: npm ci, type-check, Vitest"
 (
   cd GptAspire.Web &&
-  { [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } &&
+  # The same rule as the AppHost's install step: node_modules newer than package.json and package-lock.json.
+  { [ node_modules/.package-lock.json -nt package-lock.json ] && [ node_modules/.package-lock.json -nt package.json ] || npm ci --no-audit --no-fund; } &&
   npm run --silent type-check &&
   npx vitest run --reporter=default --reporter=junit --outputFile.junit="$results/web.junit.xml"
 ) || status=1

@@ -31,9 +31,9 @@ public sealed class ChatCompletionService(
             return EmulatorErrors.RateLimited(model, retryAfter);
         }
 
-        if (scenario.RateLimitOnce && memory.FirstSighting(ConversationFingerprint.Of(messages)))
+        if (scenario.RateLimitOnceSeconds is { } onceSeconds && memory.FirstSighting(ConversationFingerprint.Of(messages)))
         {
-            return EmulatorErrors.RateLimited(model, Scenario.DefaultRetryAfterSeconds);
+            return EmulatorErrors.RateLimited(model, onceSeconds);
         }
 
         if (scenario.ServerError)

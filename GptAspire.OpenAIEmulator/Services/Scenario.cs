@@ -5,7 +5,7 @@ namespace GptAspire.OpenAIEmulator.Services;
 
 /// <summary>
 /// What the <c>[emulator:NAME]</c> / <c>[emulator:NAME=VALUE]</c> directives of the last user message
-/// ask for. The table is in docs/contract.md; unknown names are ignored.
+/// ask for. The table is in the repository README; unknown names are ignored.
 /// </summary>
 public sealed partial record Scenario
 {
@@ -18,7 +18,8 @@ public sealed partial record Scenario
     public IReadOnlyList<string> Names { get; init; } = [];
 
     public int? RateLimitSeconds { get; init; }
-    public bool RateLimitOnce { get; init; }
+    /// <summary>The <c>Retry-After</c> of a first sighting under <c>rate-limit-once</c>; null when not asked for.</summary>
+    public int? RateLimitOnceSeconds { get; init; }
     public bool ContentFilterPrompt { get; init; }
     public bool ContentFilter { get; init; }
     public bool ServerError { get; init; }
@@ -44,7 +45,7 @@ public sealed partial record Scenario
             var next = name switch
             {
                 "rate-limit" => scenario with { RateLimitSeconds = Number(value, 0, 3600) ?? DefaultRetryAfterSeconds },
-                "rate-limit-once" => scenario with { RateLimitOnce = true },
+                "rate-limit-once" => scenario with { RateLimitOnceSeconds = Number(value, 0, 3600) ?? DefaultRetryAfterSeconds },
                 "content-filter-prompt" => scenario with { ContentFilterPrompt = true },
                 "content-filter" => scenario with { ContentFilter = true },
                 "server-error" => scenario with { ServerError = true },

@@ -55,6 +55,16 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
     }
 
     [Fact]
+    public async Task RateLimitOnceTakesTheRetryAfterSeconds()
+    {
+        using var client = emulator.CreateHttpClient();
+        using var first = await Chat.SendAsync(client, Chat.OpenAIPath, Chat.Body($"conversation {Guid.NewGuid()} [emulator:rate-limit-once=5]"), Cancellation);
+
+        Assert.Equal(429, (int)first.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), first.Headers.RetryAfter?.Delta);
+    }
+
+    [Fact]
     public async Task ContentFilterPromptAnswers400WithAzuresBody()
     {
         using var client = emulator.CreateHttpClient();

@@ -22,7 +22,7 @@ public sealed class ScenarioTests(AppHostFixture app, BrowserFixture browser) : 
     public async Task A_rate_limit_counts_down_then_Retry_streams_the_answer()
     {
         // Unique text: the emulator refuses only the first sighting of a conversation.
-        await AskAsync($"Rate limit me once, {Guid.NewGuid():N}. [emulator:rate-limit-once] [emulator:delay=1]");
+        await AskAsync($"Rate limit me once, {Guid.NewGuid():N}. [emulator:rate-limit-once=4] [emulator:delay=1]");
 
         await ExpectStatusAsync("error");
         var notice = Page.GetByTestId("error-notice");
@@ -30,13 +30,13 @@ public sealed class ScenarioTests(AppHostFixture app, BrowserFixture browser) : 
         var countdown = Page.GetByTestId("countdown");
         var retry = Page.GetByTestId("retry-button");
         var first = Number(await countdown.InnerTextAsync(new() { Timeout = Short }));
-        Assert.InRange(first, 1, 2);
+        Assert.InRange(first, 1, 4);
         await Expect(retry).ToBeDisabledAsync(new() { Timeout = Short });
 
         // The seconds go down, and only then can the person retry.
         var seen = new List<int> { first };
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(5) && await countdown.CountAsync() > 0)
+        while (clock.Elapsed < TimeSpan.FromSeconds(8) && await countdown.CountAsync() > 0)
         {
             try
             {

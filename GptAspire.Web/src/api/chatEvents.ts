@@ -1,6 +1,6 @@
 /**
  * The chat API's wire contract, defined once for the front end.
- * Mirror of `POST /api/chat/stream` in the README (docs/contract.md): keep the two in step.
+ * Mirror of `POST /api/chat/stream` in the repository README: keep the two in step.
  */
 
 /** Relative path of the streaming endpoint; the Node server (or Vite) proxies `/api`. */
