@@ -23,6 +23,7 @@ public sealed class ApiFixture : IAsyncLifetime
     private ApiFactory? _openAIApi;
     private ApiFactory? _azureApi;
     private ApiFactory? _smallContextApi;
+    private ApiFactory? _recordingApi;
 
     public Uri EmulatorAddress { get; private set; } = null!;
 
@@ -34,6 +35,9 @@ public sealed class ApiFixture : IAsyncLifetime
 
     /// <summary>The API with a 1,000-token context window, for the token budget.</summary>
     public HttpClient SmallContextApi { get; private set; } = null!;
+
+    /// <summary>The API with <c>Chat:RecordMessageContent</c> on.</summary>
+    public HttpClient RecordingApi { get; private set; } = null!;
 
     public HttpClient Emulator { get; private set; } = null!;
 
@@ -52,6 +56,9 @@ public sealed class ApiFixture : IAsyncLifetime
         _smallContextApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", contextWindow: 1000);
         SmallContextApi = new HttpClient { BaseAddress = _smallContextApi.Start() };
 
+        _recordingApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", recordContent: true);
+        RecordingApi = new HttpClient { BaseAddress = _recordingApi.Start() };
+
         await Task.CompletedTask;
     }
 
@@ -60,10 +67,12 @@ public sealed class ApiFixture : IAsyncLifetime
         Api.Dispose();
         AzureApi.Dispose();
         SmallContextApi.Dispose();
+        RecordingApi.Dispose();
         Emulator.Dispose();
         if (_openAIApi is not null) await _openAIApi.DisposeAsync();
         if (_azureApi is not null) await _azureApi.DisposeAsync();
         if (_smallContextApi is not null) await _smallContextApi.DisposeAsync();
+        if (_recordingApi is not null) await _recordingApi.DisposeAsync();
         if (_emulator is not null) await _emulator.DisposeAsync();
     }
 
@@ -94,12 +103,13 @@ public sealed class ApiFixture : IAsyncLifetime
         ["Emulator:TokenDelayMs"] = "5",
     });
 
-    private sealed class ApiFactory(string connectionString, int? contextWindow = null) : LoopbackFactory<Program>(new Dictionary<string, string>
+    private sealed class ApiFactory(string connectionString, int? contextWindow = null, bool recordContent = false) : LoopbackFactory<Program>(new Dictionary<string, string>
     {
         ["ConnectionStrings:openai"] = connectionString,
         ["Chat:HeartbeatInterval"] = "00:00:01",
         ["Chat:UpstreamIdleTimeout"] = "00:00:05",
         ["Chat:MaxRequestBodyBytes"] = "65536",
         ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+        ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
     });
 }

@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace GptAspire.Api.FunctionalTests;
+
+/// <summary>The gen_ai span records the conversation only when <c>Chat:RecordMessageContent</c> says so.</summary>
+public class TelemetryTests(ApiFixture fixture)
+{
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Message_contents_reach_gen_ai_spans_only_when_the_setting_is_on()
+    {
+        var spans = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name.StartsWith("Experimental.Microsoft.Extensions.AI", StringComparison.Ordinal),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        var hidden = $"hidden-{Guid.NewGuid():n}";
+        var recorded = $"recorded-{Guid.NewGuid():n}";
+        var (_, hiddenEvents) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body($"{hidden} [emulator:delay=1]", maxTokens: 5), Timeout);
+        var (_, recordedEvents) = await ChatStream.PostAsync(fixture.RecordingApi, ChatStream.Body($"{recorded} [emulator:delay=1]", maxTokens: 5), Timeout);
+
+        static string Tags(IEnumerable<Activity> activities, string traceId) => string.Join("\n", activities
+            .Where(a => a.TraceId.ToHexString() == traceId)
+            .SelectMany(a => a.TagObjects.Select(t => $"{t.Key}={t.Value}")));
+        var hiddenTags = Tags(spans, hiddenEvents[0].Data.GetProperty("traceId").GetString()!);
+        var recordedTags = Tags(spans, recordedEvents[0].Data.GetProperty("traceId").GetString()!);
+
+        Assert.Contains("gen_ai.request.model=gpt-4o-mini", hiddenTags);
+        Assert.DoesNotContain(hidden, hiddenTags);
+        Assert.Contains(recorded, recordedTags);
+    }
+}
