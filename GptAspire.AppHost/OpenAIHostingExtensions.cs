@@ -53,9 +53,14 @@ public static class OpenAIHostingExtensions
         var key = ParameterResourceBuilderExtensions.CreateGeneratedParameter(
             builder, $"{name}-emulator-key", secret: true, new GenerateParameterDefault { MinLength = 32, Special = false });
 
-        return builder.AddResource(new OpenAIEmulatorResource(name, key, model))
+        var emulator = new OpenAIEmulatorResource(name, key, model);
+        return builder.AddResource(emulator)
             .WithAnnotation<IProjectMetadata>(new Projects.GptAspire_OpenAIEmulator())
             .WithHttpEndpoint(name: "http", env: "ASPNETCORE_HTTP_PORTS")
+            // AddProject's defaults are not applied to this resource: set the URL Kestrel listens on, so that an
+            // ASPNETCORE_URLS inherited from the IDE or shell cannot move it off the allocated port.
+            .WithEnvironment("ASPNETCORE_URLS", ReferenceExpression.Create(
+                $"http://localhost:{emulator.HttpEndpoint.Property(EndpointProperty.TargetPort)}"))
             .WithOtlpExporter()
             .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Development")
             .WithEnvironment("Emulator__ApiKey", key)
