@@ -87,7 +87,7 @@ public sealed class FingerprintAndMaskTests
     }
 
     [Theory]
-    [InlineData("sk-abcdefghijklmnopqrstuvwxyz", "sk-ab*********************xyz")]
+    [InlineData("sk-abcdefghij-klmnopqrstuvwxyz", "sk-ab**********************xyz")]
     [InlineData("short-key", "sh*******")]
     [InlineData("abc", "***")]
     public void KeysAreMaskedLikeOpenAIDoes(string key, string masked)
