@@ -11,9 +11,9 @@ public static class ModelCatalog
 {
     public const int DefaultContextWindow = 128_000;
 
-    // Longest prefix first, so that "gpt-4o" does not fall back to "gpt-4".
-    private static readonly (string Prefix, int ContextWindow)[] Windows =
-    [
+    // Sorted longest prefix first, so that "gpt-4o" does not fall back to "gpt-4".
+    private static readonly (string Prefix, int ContextWindow)[] Windows = new (string Prefix, int ContextWindow)[]
+    {
         ("gpt-4.1", 1_047_576),
         ("gpt-4o", 128_000),
         ("gpt-4-turbo", 128_000),
@@ -25,12 +25,12 @@ public static class ModelCatalog
         ("o1", 200_000),
         ("o3", 200_000),
         ("o4", 200_000),
-    ];
+    }.OrderByDescending(w => w.Prefix.Length).ToArray();
 
     /// <summary>The context window of <paramref name="model"/>, or <see cref="DefaultContextWindow"/> when unknown.</summary>
     public static int ContextWindowFor(string model)
     {
-        foreach (var (prefix, window) in Windows.OrderByDescending(w => w.Prefix.Length))
+        foreach (var (prefix, window) in Windows)
         {
             if (model.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             {

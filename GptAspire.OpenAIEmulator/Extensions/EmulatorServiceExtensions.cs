@@ -21,7 +21,8 @@ public static class EmulatorServiceExtensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<ChatTokenizer>();
+        // Loaded at start-up, not on the first chat: the first answer should not wait ~0.5 s for it.
+        builder.Services.AddSingleton(new ChatTokenizer());
         builder.Services.AddSingleton<ReplyComposer>();
         builder.Services.AddSingleton<ConversationMemory>();
         builder.Services.AddSingleton<RequestLog>();
