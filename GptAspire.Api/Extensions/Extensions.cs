@@ -14,6 +14,9 @@ public static class Extensions
     /// <summary>The name of the OpenAI connection string, and of the HttpClient that carries its calls.</summary>
     public const string OpenAIConnectionName = "openai";
 
+    /// <summary>The name of the Redis connection string that shares streams between replicas (optional).</summary>
+    public const string StreamsConnectionName = "streams";
+
     /// <summary>
     /// Registers the chat stream: settings, the model's token budget, metrics and the OpenAI chat client.
     /// A missing or malformed <c>ConnectionStrings:openai</c> fails here, at start-up, naming the field.
@@ -66,6 +69,19 @@ public static class Extensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton<ChatStreamStore>();
+        if (!string.IsNullOrEmpty(builder.Configuration.GetConnectionString(StreamsConnectionName)))
+        {
+            // Traced, with a health check: reads, stops, presence. The generation's per-event writes (an XADD and a
+            // PUBLISH per token) go over a second, untraced connection: a span per token would bury the answer's trace.
+            builder.AddRedisClient(StreamsConnectionName);
+            builder.AddKeyedRedisClient(StreamsConnectionName, settings =>
+            {
+                settings.DisableTracing = true;
+                settings.DisableHealthChecks = true;
+            });
+            builder.Services.AddSingleton<IChatStreamBackplane, RedisChatStreamBackplane>();
+        }
+
         builder.Services.AddHostedService<ChatStreamClock>();
         return builder;
     }

@@ -23,6 +23,7 @@ public sealed partial class ChatStreamClock(
             store.Close();
         });
 
+        await store.StartAsync();
         var settings = chatOptions.Value;
         var period = TimeSpan.FromMilliseconds(Math.Clamp(settings.HeartbeatInterval.TotalMilliseconds / 2, 50, 1000));
         using var timer = new PeriodicTimer(period);

@@ -12,7 +12,7 @@ namespace GptAspire.Api.Services.Streams;
 /// (<c>event: NAME</c>, <c>data: JSON</c>, <c>id: N</c>, blank line). One writer per generation: it reuses its
 /// buffers, so a token costs one JSON write and the frame's own array.
 /// </summary>
-public sealed class ChatStreamFrameWriter(JsonSerializerOptions json)
+public sealed class ChatStreamFrameWriter(JsonSerializerOptions json, long firstId = 0)
 {
     private static readonly byte[] EventPrefix = "event: "u8.ToArray();
     private static readonly byte[] DataPrefix = "\ndata: "u8.ToArray();
@@ -22,7 +22,7 @@ public sealed class ChatStreamFrameWriter(JsonSerializerOptions json)
     private readonly ArrayBufferWriter<byte> _buffer = new(256);
     private readonly JsonTypeInfo<TokenEvent> _tokenType = (JsonTypeInfo<TokenEvent>)json.GetTypeInfo(typeof(TokenEvent));
     private Utf8JsonWriter? _jsonWriter;
-    private long _nextId;
+    private long _nextId = firstId;
 
     /// <summary>The id the next event gets.</summary>
     public long NextId => _nextId;

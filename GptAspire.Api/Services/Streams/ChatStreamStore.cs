@@ -18,6 +18,12 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
 
     public ChatStreamsOptions Options => _options;
 
+    /// <summary>This replica's id when streams are shared between replicas; null with one replica.</summary>
+    public string? ReplicaId => backplane?.ReplicaId;
+
+    /// <summary>Connects the backplane (if any), so that stops from other replicas reach this one's generations.</summary>
+    public Task StartAsync() => backplane?.StartAsync(StopLocal) ?? Task.CompletedTask;
+
     /// <summary>Generations running in this process.</summary>
     public int LiveCount => Volatile.Read(ref _live);
 

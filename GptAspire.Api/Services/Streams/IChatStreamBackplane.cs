@@ -18,6 +18,12 @@ public enum StopOutcome
 /// </summary>
 public interface IChatStreamBackplane
 {
+    /// <summary>This replica's random id: in the <c>X-Stream-Replica</c> header, so a client can tell replicas apart.</summary>
+    string ReplicaId { get; }
+
+    /// <summary>Starts listening for stops; <paramref name="stopLocal"/> stops a generation of this replica.</summary>
+    Task StartAsync(Func<string, StopOutcome> stopLocal);
+
     /// <summary>Announces a generation that starts on this replica.</summary>
     ValueTask CreatedAsync(ChatStreamBuffer stream, CancellationToken cancellationToken);
 
