@@ -78,8 +78,10 @@ export function securityHeaders(mode) {
 const DOT_SEGMENT = /^\.\.?(;.*)?$/
 /** Encoded `/` or `\`: some servers decode them into separators after routing. */
 const ENCODED_SEPARATOR = /%(2f|5c)/i
-/** Anything but printable ASCII has no business in a path we serve. */
+/** Anything but printable ASCII has no business in a raw path... */
 const UNPRINTABLE = /[^\x21-\x7e]/
+/** ...and control characters none in a decoded one. */
+const CONTROL = /[\x00-\x1f\x7f]/
 
 /**
  * Whether a request target is a plain absolute path that means the same before and after any
@@ -94,8 +96,10 @@ export function isCanonicalPath(target) {
   const query = target.indexOf('?')
   let path = query < 0 ? target : target.slice(0, query)
   for (let round = 0; ; round++) {
-    if (UNPRINTABLE.test(path) || path.includes('\\') || path.includes('//') || ENCODED_SEPARATOR.test(path)) return false
+    if ((round === 0 ? UNPRINTABLE : CONTROL).test(path)) return false
+    if (path.includes('\\') || path.includes('//') || ENCODED_SEPARATOR.test(path)) return false
     if (path.split('/').some((segment) => DOT_SEGMENT.test(segment))) return false
+    if (round === 0 && /%(?![0-9a-f]{2})/i.test(path)) return false
     if (!/%[0-9a-f]{2}/i.test(path)) return true
     // Two rounds catch double encoding (%252e%252e); a literal % after that is just a character.
     if (round === 2) return true
