@@ -350,9 +350,10 @@ describe('production server', () => {
 /**
  * Reads events until the stream ends or fails.
  * @param {Response} response
+ * @param {(count: number) => void} [onEvent] called with the number of events read so far
  * @returns {Promise<{ events: string[], failure?: unknown }>}
  */
-async function readUntilEnd(response) {
+async function readUntilEnd(response, onEvent) {
   /** @type {string[]} */
   const events = []
   const reader = /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader()
@@ -367,6 +368,7 @@ async function readUntilEnd(response) {
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         events.push(buffer.slice(0, end))
         buffer = buffer.slice(end + 2)
+        onEvent?.(events.length)
       }
     }
   } catch (failure) {
@@ -396,13 +398,18 @@ describe('the API going away mid-stream', () => {
       const base = await web.listen(0, '127.0.0.1')
       try {
         const response = await fetch(`${base}/api/chat/stream`, { method: 'POST', body: '{}' })
-        const reading = readUntilEnd(response)
-        await sleep(500)
+        /** @type {() => void} */
+        let twoEventsRead = () => {}
+        const reachedToken = new Promise((resolve) => (twoEventsRead = () => resolve(undefined)))
+        const reading = readUntilEnd(response, (count) => count === 2 && twoEventsRead())
+        await reachedToken
+        const killedAt = performance.now()
         api.kill('SIGKILL')
         await exited
 
         // Without the cut, this read never ends: the browser keeps an open stream with no terminal event.
         const { events, failure } = await reading
+        process.stdout.write(`the browser's stream failed ${Math.round(performance.now() - killedAt)} ms after the API was killed\n`)
         expect(events.map((e) => e.split('\n')[1])).toEqual(['event: start', 'event: token'])
         expect(failure).toBeInstanceOf(TypeError)
         const warning = records.find((r) => r.level === 40 && /api closed the response/.test(r.msg))
