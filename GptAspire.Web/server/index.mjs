@@ -2,7 +2,9 @@
 // - development: the app through Vite in middleware mode (hot reload on the same port);
 // - production: the built `dist/` with cache headers and an SPA fallback.
 // Both proxy /api to the API found through Aspire's service discovery variables, streaming
-// Server-Sent Events through unbuffered and uncompressed, and answer GET /health.
+// Server-Sent Events through unbuffered and uncompressed, and answer GET /health. Being the
+// app's public edge, both also apply security.mjs: security headers, canonical paths only, and
+// only the headers the API needs, with a client address the client cannot choose.
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
