@@ -68,7 +68,12 @@ async function startUpstream() {
     }
     const url = new URL(req.url ?? '/', 'http://api')
 
-    if (req.url === '/api/chat/stream') {
+    if (url.pathname === '/api/chat/stream' && url.searchParams.has('full')) {
+      // The API is full (503) or the client is over its limit (429): the page counts down Retry-After.
+      const status = url.searchParams.get('full') === 'api' ? 503 : 429
+      res.writeHead(status, { 'content-type': 'application/problem+json', 'retry-after': '7' })
+      res.end(JSON.stringify({ title: status === 503 ? 'Busy.' : 'Too many requests.', status }))
+    } else if (req.url === '/api/chat/stream') {
       sse()
       void (async () => {
         event(0, 'start', { requestId: 'r' })
@@ -290,6 +295,17 @@ describe('production server', () => {
       '/api/chat/stream/ended/stop',
       '/api/chat/stream/nope/stop',
     ])
+  })
+
+  it('passes 503 and 429 through with their Retry-After', async () => {
+    for (const [full, status] of [['api', 503], ['client', 429]]) {
+      const response = await fetch(`${base}/api/chat/stream?full=${full}`, { method: 'POST', body: '{}' })
+
+      expect(response.status).toBe(status)
+      expect(response.headers.get('retry-after')).toBe('7')
+      expect(response.headers.get('content-type')).toBe('application/problem+json')
+      expect(await response.json()).toMatchObject({ status })
+    }
   })
 
   it('passes ProblemDetails through untouched', async () => {
