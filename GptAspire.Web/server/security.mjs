@@ -1,6 +1,7 @@
 // What the web server does so that it can be the app's only public endpoint: security headers
 // on every response, no request path that could resolve outside what it means to serve, and
 // an API that sees only the headers it needs plus a client identity the client cannot choose.
+import net from 'node:net'
 import helmet from 'helmet'
 
 /** @typedef {'development' | 'production'} Mode */
@@ -203,7 +204,9 @@ export function rewriteForwardedHeaders(proxyReq, req, trustContainerAppsAuth) {
   for (const name of proxyReq.getHeaderNames()) {
     if (!FORWARDED_REQUEST_HEADERS.has(name)) proxyReq.removeHeader(name)
   }
-  proxyReq.setHeader('x-forwarded-for', normalizeAddress(req.ip))
+  // A proxy that is trusted but forwards nonsense does not get to name the client either.
+  const client = net.isIP(req.ip ?? '') ? req.ip : req.socket.remoteAddress
+  proxyReq.setHeader('x-forwarded-for', normalizeAddress(client))
   proxyReq.setHeader('x-forwarded-proto', req.protocol)
   if (trustContainerAppsAuth) {
     for (const name of CONTAINER_APPS_PRINCIPAL_HEADERS) {

@@ -223,6 +223,10 @@ describe('headers sent to the API', () => {
         ['203.0.113.7', 'https'],
         ['127.0.0.1', 'http'],
       ])
+
+      api.requests.length = 0
+      await rawRequest(oneHop.base, 'GET', '/api/info', { headers: { 'x-forwarded-for': '198.51.100.1, not-an-address' } })
+      expect(api.requests[0]?.headers['x-forwarded-for']).toBe('127.0.0.1')
     } finally {
       await Promise.all([oneHop.web.close(), loopback.web.close(), elsewhere.web.close()])
     }
