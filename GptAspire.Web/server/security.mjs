@@ -2,6 +2,7 @@
 // on every response, no request path that could resolve outside what it means to serve, and
 // an API that sees only the headers it needs plus a client identity the client cannot choose.
 import net from 'node:net'
+import express from 'express'
 import helmet from 'helmet'
 
 /** @typedef {'development' | 'production'} Mode */
@@ -175,6 +176,12 @@ export function resolveClientTrust(env) {
     trustProxy = Number(raw)
   } else {
     trustProxy = raw.split(',').map((entry) => entry.trim()).filter(Boolean)
+    try {
+      // Express compiles the list when it is set: an address it cannot read fails here, at start.
+      express().set('trust proxy', trustProxy)
+    } catch (err) {
+      throw new Error(`TRUSTED_PROXIES has ${JSON.stringify(raw)}: ${/** @type {Error} */ (err).message}`)
+    }
   }
   const auth = (env.TRUST_CONTAINER_APPS_AUTH ?? '').trim().toLowerCase()
   if (auth !== '' && auth !== 'true' && auth !== 'false') {

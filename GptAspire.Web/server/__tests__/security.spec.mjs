@@ -259,6 +259,7 @@ describe('headers sent to the API', () => {
     expect(resolveClientTrust({ TRUSTED_PROXIES: '0' }).trustProxy).toBe(false)
     expect(resolveClientTrust({ TRUSTED_PROXIES: '1' }).trustProxy).toBe(1)
     expect(resolveClientTrust({ TRUSTED_PROXIES: ' 10.0.0.0/8, loopback ' }).trustProxy).toEqual(['10.0.0.0/8', 'loopback'])
+    expect(() => resolveClientTrust({ TRUSTED_PROXIES: '10.0.0.0/8, ingress' })).toThrow(/TRUSTED_PROXIES .*ingress/)
     expect(resolveClientTrust({ TRUST_CONTAINER_APPS_AUTH: 'true' }).trustContainerAppsAuth).toBe(true)
     expect(resolveClientTrust({ TRUST_CONTAINER_APPS_AUTH: 'false' }).trustContainerAppsAuth).toBe(false)
     expect(() => resolveClientTrust({ TRUST_CONTAINER_APPS_AUTH: 'yes' })).toThrow(/TRUST_CONTAINER_APPS_AUTH/)
