@@ -521,6 +521,16 @@ describe('server process', () => {
     expect(run.output()).toContain('services__api__https__0 or services__api__http__0')
   })
 
+  it('exits with a clear message when the client trust settings cannot be read', { timeout: 20_000 }, async () => {
+    const proxies = startProcess({ services__api__http__0: upstream.url, TRUSTED_PROXIES: 'ingress' })
+    const auth = startProcess({ services__api__http__0: upstream.url, TRUST_CONTAINER_APPS_AUTH: 'yes' })
+
+    expect(await proxies.exited).toBe(1)
+    expect(proxies.output()).toContain('TRUSTED_PROXIES has \\"ingress\\"')
+    expect(await auth.exited).toBe(1)
+    expect(auth.output()).toContain('TRUST_CONTAINER_APPS_AUTH must be true or false')
+  })
+
   it('serves the app through Vite in development, proxies /api, and stops cleanly on SIGTERM', { timeout: 30_000 }, async () => {
     // A child process, as `npm run dev` runs it (Vite inside a vitest worker is not the real thing).
     const run = startProcess({ services__api__http__0: upstream.url })
