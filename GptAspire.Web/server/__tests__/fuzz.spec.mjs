@@ -255,7 +255,10 @@ async function startApi() {
 async function fuzz(base, count, seed) {
   const port = Number(new URL(base).port)
   const r = random(seed)
-  const requests = Array.from({ length: count }, () => generateRequest(r))
+  // Some connections carry a second request right behind the first (pipelining).
+  const requests = Array.from({ length: count }, () =>
+    r.chance(0.08) ? Buffer.concat([generateRequest(r), generateRequest(r)]) : generateRequest(r),
+  )
   /** @type {Map<number, number>} */
   const statuses = new Map()
   /** @type {{ request: string, status: number }[]} */
