@@ -167,11 +167,14 @@ export async function createServer(options) {
     },
     close() {
       closing ??= (async () => {
-        const closed = new Promise((resolve) => {
-          if (!server.listening) return resolve(undefined)
-          server.close(() => resolve(undefined))
-        })
-        loopbackV6?.close()
+        /** @param {net.Server | undefined} listener */
+        const closeListener = (listener) =>
+          new Promise((resolve) => {
+            if (!listener?.listening) return resolve(undefined)
+            listener.close(() => resolve(undefined))
+          })
+        // Each resolves once its own connections have ended (the ::1 ones are counted there).
+        const closed = Promise.all([closeListener(server), closeListener(loopbackV6)])
         server.closeIdleConnections()
         // Open streams get a moment to end; then they are cut (the API cancels upstream).
         const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs)

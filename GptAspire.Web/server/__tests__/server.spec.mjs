@@ -488,6 +488,20 @@ describe('server setup', () => {
     }
   })
 
+  it.each(['127.0.0.1', '[::1]'])('on close, ends a stream open on %s (localhost) after the grace period', async (host) => {
+    const ipv6Loopback = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1')
+    const web = await createServer({ mode: 'production', apiUrl: upstream.url, distDir, logger: silent, shutdownGraceMs: 300 })
+    const port = new URL(await web.listen(0, 'localhost')).port
+    const reachable = host === '127.0.0.1' || ipv6Loopback
+    const response = await fetch(`http://${reachable ? host : '127.0.0.1'}:${port}/api/hang`, { method: 'POST', body: '{}' })
+    const reader = /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader()
+    await reader.read()
+
+    await web.close()
+
+    await expect(reader.read()).rejects.toThrow()
+  })
+
   it('refuses to start in production without a build', async () => {
     await expect(
       createServer({ mode: 'production', apiUrl: upstream.url, distDir: path.join(distDir, 'nope'), logger: silent }),
