@@ -214,7 +214,7 @@ export function rewriteForwardedHeaders(proxyReq, req, trustContainerAppsAuth) {
   // A proxy that is trusted but forwards nonsense does not get to name the client either.
   const client = net.isIP(req.ip ?? '') ? req.ip : req.socket.remoteAddress
   proxyReq.setHeader('x-forwarded-for', normalizeAddress(client))
-  proxyReq.setHeader('x-forwarded-proto', req.protocol)
+  proxyReq.setHeader('x-forwarded-proto', req.protocol === 'https' ? 'https' : 'http')
   if (trustContainerAppsAuth) {
     for (const name of CONTAINER_APPS_PRINCIPAL_HEADERS) {
       const value = req.headers[name]

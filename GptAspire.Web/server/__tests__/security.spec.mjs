@@ -225,8 +225,11 @@ describe('headers sent to the API', () => {
       ])
 
       api.requests.length = 0
-      await rawRequest(oneHop.base, 'GET', '/api/info', { headers: { 'x-forwarded-for': '198.51.100.1, not-an-address' } })
+      await rawRequest(oneHop.base, 'GET', '/api/info', {
+        headers: { 'x-forwarded-for': '198.51.100.1, not-an-address', 'x-forwarded-proto': 'gopher' },
+      })
       expect(api.requests[0]?.headers['x-forwarded-for']).toBe('127.0.0.1')
+      expect(api.requests[0]?.headers['x-forwarded-proto']).toBe('http')
     } finally {
       await Promise.all([oneHop.web.close(), loopback.web.close(), elsewhere.web.close()])
     }
