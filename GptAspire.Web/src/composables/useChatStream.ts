@@ -367,7 +367,14 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     run.controller.signal.addEventListener('abort', closeConnection)
     let progressed = false
     let ended = false
-    let silent = false
+    let lost = false
+    // The browser says the network is gone: the connection is presumed dead (a stalled socket
+    // could take minutes to fail), and the resume waits for the network to come back.
+    const goneOffline = () => {
+      lost = true
+      connection.abort()
+    }
+    if (typeof window !== 'undefined') window.addEventListener('offline', goneOffline)
 
     // One timer per connection, not per token: each byte only stamps the time.
     let watchdog: ReturnType<typeof setInterval> | undefined
@@ -377,7 +384,7 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
       watchdog = setInterval(
         () => {
           if (Date.now() - run.lastByteAt > limit) {
-            silent = true
+            lost = true
             connection.abort()
           }
         },
@@ -457,9 +464,10 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
       clearInterval(watchdog)
       run.rearm = undefined
       run.controller.signal.removeEventListener('abort', closeConnection)
+      if (typeof window !== 'undefined') window.removeEventListener('offline', goneOffline)
     }
     if (ended) return { kind: 'ended', progressed }
-    if (run.controller.signal.aborted && !silent) return { kind: 'aborted', progressed }
+    if (run.controller.signal.aborted && !lost) return { kind: 'aborted', progressed }
     return { kind: 'lost', progressed, retryAfterMs: 0 }
   }
 

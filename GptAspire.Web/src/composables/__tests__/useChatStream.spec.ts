@@ -345,6 +345,37 @@ describe('useChatStream', () => {
     expect(api.requests).toHaveLength(1)
   })
 
+  it('lets go of the connection when the browser goes offline, and resumes once it is back online', async () => {
+    api.handle(() => ({ steps: answer(['Before', ' offline', ' after'], { delayMs: 150 }) }))
+    const { chat, text } = setup()
+    const setOnline = (online: boolean) => {
+      Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => online })
+      window.dispatchEvent(new Event(online ? 'online' : 'offline'))
+    }
+
+    try {
+      const sending = chat.send(request)
+      await until(() => text.value === 'Before', 2000, 'first token')
+      setOnline(false)
+      await api.posts()[0]!.closed
+      expect(chat.status.value).toBe('reconnecting')
+      // No try is wasted while there is no network (the reconnection delays are 20-80 ms).
+      await sleep(600)
+      expect(api.resumes()).toHaveLength(0)
+      expect(chat.status.value).toBe('reconnecting')
+      setOnline(true)
+      const result = await sending
+
+      expect(result.status).toBe('done')
+      expect(text.value).toBe('Before offline after')
+      expect(api.resumes()).toHaveLength(1)
+      expect(api.posts()).toHaveLength(1)
+    } finally {
+      // jsdom's own getter, back on the prototype.
+      delete (navigator as { onLine?: boolean }).onLine
+    }
+  })
+
   it('applies an event a resume sends again only once', async () => {
     api.handle(() => ({ steps: cutAnswer(['A', 'B'], 1) }))
     // A server that ignores Last-Event-ID and sends the whole stream again.
