@@ -475,7 +475,8 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
   async function follow(run: StreamRun, body?: string): Promise<ChatStreamResult> {
     let attempt = await connect(run, body)
     let failedTries = 0
-    while (attempt.kind === 'lost' && !run.controller.signal.aborted) {
+    // A run stopped before `start` is only waiting to learn its requestId: nothing to resume.
+    while (attempt.kind === 'lost' && !run.controller.signal.aborted && !run.stopWhenStarted) {
       if (attempt.progressed) failedTries = 0
       if (!run.requestId) {
         // Without `start` there is nothing to resume, and a second POST would be a second answer.

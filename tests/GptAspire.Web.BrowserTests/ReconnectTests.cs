@@ -1,0 +1,131 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace GptAspire.Web.BrowserTests;
+
+/// <summary>
+/// An answer outlives its connection: the page resumes it with <c>GET /api/chat/stream/{requestId}</c>
+/// and <c>Last-Event-ID</c> after the network goes away or the page reloads, never with a second POST,
+/// and Stop stops it on the server.
+/// </summary>
+public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture browser) : BrowserTest(app, browser)
+{
+    [Fact]
+    public async Task Going_offline_mid_answer_and_back_completes_the_answer_once_with_one_POST()
+    {
+        await AskAsync("How do streams survive a flaky network? [emulator:long] [emulator:delay=15]");
+        await ExpectStatusAsync("streaming");
+        await Expect(LastAnswerText).ToHaveTextAsync(NotEmpty(), new() { Timeout = Wait });
+
+        await Context.SetOfflineAsync(true);
+
+        // The page lets go of the connection and says so; the answer stays in place, still streaming.
+        var reconnecting = Page.GetByTestId("reconnecting");
+        await Expect(reconnecting).ToBeVisibleAsync(new() { Timeout = Short });
+        await Expect(reconnecting).ToContainTextAsync("Reconnecting", new() { Timeout = Short });
+        var (statusOffline, lengthOffline) = await SampleAsync();
+        await Task.Delay(1500, Cancellation);
+        var (statusStillOffline, lengthStillOffline) = await SampleAsync();
+        Assert.Equal("streaming", statusOffline);
+        Assert.Equal("streaming", statusStillOffline);
+        Assert.Equal(lengthOffline, lengthStillOffline);
+        Assert.Empty(Resumes); // no try is spent while there is no network
+
+        await Context.SetOfflineAsync(false);
+
+        await ExpectStatusAsync("done", 60_000);
+        await Expect(reconnecting).ToHaveCountAsync(0, new() { Timeout = Short });
+        await Expect(Page.GetByTestId("error-notice")).ToHaveCountAsync(0, new() { Timeout = Short });
+        Assert.Single(ChatPosts);
+        Assert.NotEmpty(Resumes);
+        Assert.All(Resumes, lastEventId => Assert.True(int.Parse(lastEventId, System.Globalization.CultureInfo.InvariantCulture) > 0));
+
+        // Every token exactly once: the page's answer is the server's, token for token.
+        var (requestId, content) = await StoredAnswerAsync();
+        var server = await ReadWholeStreamAsync(requestId);
+        Assert.Equal(server.Text(), content);
+        Assert.Equal("finish", server[^1].Name);
+
+        // One paid answer.
+        var traceId = TraceIdOfPost(0);
+        await UpstreamCallAsync(traceId, r => r.GetProperty("completed").GetBoolean());
+        Assert.Single(await UpstreamCallsAsync(traceId));
+    }
+
+    [Fact]
+    public async Task A_reload_mid_answer_resumes_it_from_where_it_was()
+    {
+        await AskAsync("What happens to an answer on reload? [emulator:long] [emulator:delay=15]");
+        await ExpectStatusAsync("streaming");
+        await Expect(LastAnswerText).ToHaveTextAsync(NotEmpty(), new() { Timeout = Wait });
+        await Task.Delay(700, Cancellation);
+
+        await Page.ReloadAsync(new() { Timeout = 60_000 });
+
+        await Expect(Composer).ToBeVisibleAsync(new() { Timeout = Wait });
+        await Expect(AssistantMessages).ToHaveCountAsync(1, new() { Timeout = Short });
+        await ExpectStatusAsync("done", 60_000);
+        Assert.Single(ChatPosts);
+        Assert.NotEmpty(Resumes);
+        Assert.True(
+            int.Parse(Resumes[0], System.Globalization.CultureInfo.InvariantCulture) > 0,
+            $"The first resume after the reload asked from event '{Resumes[0]}', not from where the page was.");
+        Assert.Empty(Stops);
+
+        var (requestId, content) = await StoredAnswerAsync();
+        var server = await ReadWholeStreamAsync(requestId);
+        Assert.Equal(server.Text(), content);
+        Assert.Equal("finish", server[^1].Name);
+        Assert.Single(await UpstreamCallsAsync(TraceIdOfPost(0)));
+    }
+
+    [Fact]
+    public async Task Stop_ends_the_generation_on_the_server_with_finish_stopped()
+    {
+        await AskAsync("Write a long essay about stopping. [emulator:long] [emulator:delay=50]");
+        await ExpectStatusAsync("streaming");
+        await Expect(LastAnswerText).ToHaveTextAsync(NotEmpty(), new() { Timeout = Wait });
+
+        await Page.GetByTestId("stop-button").ClickAsync(new() { Timeout = Short });
+
+        await ExpectStatusAsync("stopped", Short);
+        var (requestId, content) = await StoredAnswerAsync();
+        Assert.Equal([$"/api/chat/stream/{requestId}/stop"], Stops);
+
+        // Whoever reads the stream now sees how it ended: usage, then finish "stopped".
+        var server = await ReadWholeStreamAsync(requestId);
+        Assert.Equal(["usage", "finish"], server.TakeLast(2).Select(e => e.Name));
+        Assert.Equal("stopped", server[^1].Data.GetProperty("reason").GetString());
+        Assert.StartsWith(content, server.Text(), StringComparison.Ordinal);
+
+        var upstream = await UpstreamCallAsync(TraceIdOfPost(0), r => r.GetProperty("cancelled").GetBoolean());
+        Assert.False(upstream.GetProperty("completed").GetBoolean());
+        Assert.Single(ChatPosts);
+    }
+
+    /// <summary>The last answer as the page stored it: its requestId and its raw text.</summary>
+    private async Task<(string RequestId, string Content)> StoredAnswerAsync()
+    {
+        var turn = await Page.EvaluateAsync<JsonElement>(
+            "() => JSON.parse(localStorage.getItem('gptaspire.conversation') ?? '{}').messages?.at(-1) ?? null");
+        Assert.Equal(JsonValueKind.Object, turn.ValueKind);
+        Assert.Equal("assistant", turn.GetProperty("role").GetString());
+        return (turn.GetProperty("requestId").GetString()!, turn.GetProperty("content").GetString()!);
+    }
+
+    /// <summary>The whole generation, from its first event, read through the web server as the page reads it.</summary>
+    private async Task<List<ReceivedEvent>> ReadWholeStreamAsync(string requestId)
+    {
+        using var web = App.Client("web");
+        using var response = await web.GetAsync(
+            $"/api/chat/stream/{Uri.EscapeDataString(requestId)}", HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var events = await ChatStream.ReadAsync(response, Cancellation);
+        Assert.NotEmpty(events);
+        Assert.Equal("start", events[0].Name);
+        return events;
+    }
+
+    [GeneratedRegex(@"\S")]
+    private static partial Regex NotEmpty();
+}
