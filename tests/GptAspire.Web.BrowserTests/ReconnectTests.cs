@@ -103,14 +103,24 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         Assert.Single(ChatPosts);
     }
 
-    /// <summary>The last answer as the page stored it: its requestId and its raw text.</summary>
+    /// <summary>The test's one answer as the page stored it: its requestId and its raw text.</summary>
     private async Task<(string RequestId, string Content)> StoredAnswerAsync()
     {
-        var turn = await Page.EvaluateAsync<JsonElement>(
-            "() => JSON.parse(localStorage.getItem('gptaspire.conversation') ?? '{}').messages?.at(-1) ?? null");
-        Assert.Equal(JsonValueKind.Object, turn.ValueKind);
-        Assert.Equal("assistant", turn.GetProperty("role").GetString());
-        return (turn.GetProperty("requestId").GetString()!, turn.GetProperty("content").GetString()!);
+        // Wherever the page keeps its conversations, each is stored as { messages: [...] }.
+        var answers = await Page.EvaluateAsync<JsonElement>(
+            """
+            () => Object.keys(localStorage).flatMap(key => {
+              try {
+                const messages = JSON.parse(localStorage.getItem(key) ?? 'null')?.messages
+                return Array.isArray(messages) ? messages.filter(m => m?.role === 'assistant') : []
+              } catch {
+                return []
+              }
+            })
+            """);
+        var turn = Assert.Single(answers.EnumerateArray());
+        Assert.True(turn.TryGetProperty("requestId", out var requestId), $"The stored answer has no requestId: {turn}");
+        return (requestId.GetString()!, turn.GetProperty("content").GetString()!);
     }
 
     /// <summary>The whole generation, from its first event, read through the web server as the page reads it.</summary>

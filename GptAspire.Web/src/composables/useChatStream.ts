@@ -126,10 +126,8 @@ export interface UseChatStreamReturn {
   fieldErrors: Readonly<Ref<Readonly<Record<string, readonly string[]>>>>
   /** Number of `token` events received: a live count until `usage` gives the exact one. */
   tokenCount: Readonly<Ref<number>>
-  /** While `reconnecting`: which try this is (1-based); else 0. */
-  reconnectAttempt: Readonly<Ref<number>>
-  /** How many tries a lost connection gets. */
-  reconnectTries: number
+  /** While `reconnecting`: which try this is (1-based) of how many; else `null`. */
+  reconnect: ComputedRef<{ attempt: number; tries: number } | null>
   /** Completion tokens: exact after `usage`, else the live count. */
   completionTokens: ComputedRef<number>
   /** Tokens left in the context window: from `usage`, else `start` minus the live count. */
@@ -234,6 +232,9 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     if (startInfo.value) return Math.max(0, startInfo.value.remainingTokens - tokenCount.value)
     return null
   })
+  const reconnect = computed(() =>
+    reconnectAttempt.value > 0 ? { attempt: reconnectAttempt.value, tries: reconnectDelays.length } : null,
+  )
   const isActive = computed(
     () => status.value === 'connecting' || status.value === 'streaming' || status.value === 'reconnecting',
   )
@@ -577,8 +578,7 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     error,
     fieldErrors,
     tokenCount,
-    reconnectAttempt,
-    reconnectTries: reconnectDelays.length,
+    reconnect,
     completionTokens,
     remainingTokens,
     isActive,

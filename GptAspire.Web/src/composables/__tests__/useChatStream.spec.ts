@@ -241,7 +241,7 @@ describe('useChatStream', () => {
     )
     const { chat, text } = setup()
     const attempts: number[] = []
-    watch(chat.reconnectAttempt, (n) => attempts.push(n), { flush: 'sync' })
+    watch(chat.reconnect, (r) => attempts.push(r?.attempt ?? 0), { flush: 'sync' })
 
     const result = await chat.send(request)
 
