@@ -13,7 +13,7 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
     [Fact]
     public async Task Going_offline_mid_answer_and_back_completes_the_answer_once_with_one_POST()
     {
-        await AskAsync("How do streams survive a flaky network? [emulator:long] [emulator:delay=15]");
+        await AskAsync("How do streams survive a flaky network? [emulator:delay=60]");
         await ExpectStatusAsync("streaming");
         await Expect(LastAnswerText).ToHaveTextAsync(NotEmpty(), new() { Timeout = Wait });
 
@@ -55,7 +55,7 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
     [Fact]
     public async Task A_reload_mid_answer_resumes_it_from_where_it_was()
     {
-        await AskAsync("What happens to an answer on reload? [emulator:long] [emulator:delay=15]");
+        await AskAsync("What happens to an answer on reload? [emulator:delay=60]");
         await ExpectStatusAsync("streaming");
         await Expect(LastAnswerText).ToHaveTextAsync(NotEmpty(), new() { Timeout = Wait });
         await Task.Delay(700, Cancellation);
