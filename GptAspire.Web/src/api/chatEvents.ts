@@ -57,8 +57,8 @@ export interface StartEventData {
   remainingTokens: number
   /** The server sends a `: ping` comment after this much silence. */
   heartbeatSeconds: number
-  /** The cap on answer tokens the server applies. */
-  maxTokens: number
+  /** The cap on answer tokens the server applies, when it applies one. */
+  maxTokens?: number
 }
 
 export interface TokenEventData {
@@ -85,6 +85,16 @@ export type ChatErrorCode =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_error'
+  /** Nobody read the stream for a while (30 s), so the server cancelled the answer. */
+  | 'abandoned'
+  /** The API is shutting down; the answer can be asked for again. */
+  | 'server_shutting_down'
+  /** The answer streamed for longer than the server allows. */
+  | 'answer_too_long'
+  /** The answer reached the stream's event or byte limit. */
+  | 'stream_too_large'
+  /** The server that generated the answer stopped before the answer ended. */
+  | 'server_unavailable'
 
 export interface ErrorEventData {
   code: ChatErrorCode
