@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.RegularExpressions;
 
 namespace GptAspire.Web.BrowserTests;
@@ -101,6 +102,64 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         var upstream = await UpstreamCallAsync(TraceIdOfPost(0), r => r.GetProperty("cancelled").GetBoolean());
         Assert.False(upstream.GetProperty("completed").GetBoolean());
         Assert.Single(ChatPosts);
+    }
+
+    [Fact]
+    public async Task The_API_dying_mid_answer_shows_Reconnecting_then_keeps_the_text_without_a_second_POST()
+    {
+        await AskAsync("What if the server dies? [emulator:long] [emulator:delay=50]");
+        await ExpectStatusAsync("streaming");
+        await Expect(LastAnswerText).ToHaveTextAsync(NotEmpty(), new() { Timeout = Wait });
+
+        var api = App.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "api");
+        try
+        {
+            // A crash, not a shutdown: nothing gets the chance to end the stream properly.
+            KillProcessOf(api);
+
+            // At once when the web server passes the cut on; at the latest when the stream has been silent
+            // for twice the heartbeat interval of start (15 s here), should the cut never reach the page.
+            var reconnecting = Page.GetByTestId("reconnecting");
+            await Expect(reconnecting).ToBeVisibleAsync(new() { Timeout = 45_000 });
+            var (_, partial) = await SampleAsync();
+            Assert.True(partial > 0, "The partial answer disappeared when the connection was lost.");
+
+            var start = await App.App.ResourceCommands.ExecuteCommandAsync(api, KnownResourceCommands.StartCommand, Cancellation);
+            Assert.True(start.Success, $"The API did not start again: {start.Message}");
+
+            // A single API replica keeps streams in memory: the restarted one no longer has this answer (404),
+            // unless the tries ran out first. Either way the page says so, keeps the text, and asks nothing again.
+            await ExpectStatusAsync("error", 60_000);
+            await Expect(reconnecting).ToHaveCountAsync(0, new() { Timeout = Short });
+            var notice = Page.GetByTestId("error-notice");
+            await Expect(notice).ToHaveTextAsync(new Regex(@"The answer is gone\.|Connection lost\."), new() { Timeout = Short });
+            TestContext.Current.TestOutputHelper?.WriteLine($"after the restart: {await notice.InnerTextAsync(new() { Timeout = Short })}");
+            var (_, kept) = await SampleAsync();
+            Assert.True(kept >= partial, $"The answer lost text: {partial} characters while reconnecting, {kept} at the end.");
+            await Expect(Page.GetByTestId("retry-button")).ToBeEnabledAsync(new() { Timeout = Short });
+            Assert.Single(ChatPosts);
+            Assert.NotEmpty(Resumes);
+        }
+        finally
+        {
+            // The next tests need the API, whatever happened here.
+            if (App.App.ResourceNotifications.TryGetCurrentState(api.Name, out var state) && state.Snapshot.State?.Text != KnownResourceStates.Running)
+            {
+                await App.App.ResourceCommands.ExecuteCommandAsync(api, KnownResourceCommands.StartCommand, Cancellation);
+            }
+
+            await App.App.ResourceNotifications.WaitForResourceHealthyAsync(api.Name, Cancellation).WaitAsync(TimeSpan.FromMinutes(2), Cancellation);
+        }
+    }
+
+    private void KillProcessOf(IResource resource)
+    {
+        Assert.True(App.App.ResourceNotifications.TryGetCurrentState(resource.Name, out var state), $"No state for '{resource.Name}'.");
+        var pid = state.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value;
+        Assert.True(pid is not null, $"'{resource.Name}' has no process id.");
+        using var process = System.Diagnostics.Process.GetProcessById(Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture));
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>The test's one answer as the page stored it: its requestId and its raw text.</summary>
