@@ -186,6 +186,8 @@ interface StreamRun {
   status: ChatStreamStatus
   requestId: string | null
   lastEventId: number
+  /** The W3C trace of the answer: its resumes and its stop join it. */
+  traceId: string | null
   heartbeatMs: number
   /** When the last byte we can see (an event or a `: ping`) arrived: the silence watchdog reads it. */
   lastByteAt: number
@@ -264,6 +266,7 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
       status: 'connecting',
       requestId: null,
       lastEventId: -1,
+      traceId: null,
       heartbeatMs: defaultHeartbeatMs,
       lastByteAt: Date.now(),
       usage: null,
@@ -309,6 +312,7 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     switch (event.name) {
       case ChatEventName.Start: {
         run.requestId = event.data.requestId
+        if (TRACE_ID.test(event.data.traceId)) run.traceId = event.data.traceId
         const heartbeat = event.data.heartbeatSeconds
         if (typeof heartbeat === 'number' && heartbeat > 0) {
           run.heartbeatMs = heartbeat * 1000
@@ -398,8 +402,9 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
 
     const headers: Record<string, string> = {
       accept: EVENT_STREAM_CONTENT_TYPE,
-      traceparent: createTraceparent(),
+      traceparent: traceparentFor(run),
     }
+    run.traceId ??= headers.traceparent!.split('-')[1]!
     if (resume) {
       if (run.lastEventId >= 0) headers[LAST_EVENT_ID_HEADER] = String(run.lastEventId)
     } else {
@@ -529,7 +534,7 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     void fetchImpl(chatStreamStopPath(run.requestId, url), {
       method: 'POST',
       keepalive: true,
-      headers: { traceparent: createTraceparent() },
+      headers: { traceparent: traceparentFor(run) },
     }).catch(() => {
       // Nobody reading it any more, the server cancels the generation by itself.
     })
@@ -587,6 +592,14 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     stop,
     reset,
   }
+}
+
+const TRACE_ID = /^[0-9a-f]{32}$/
+
+/** A new span in the answer's trace once it has one, else a new trace. */
+function traceparentFor(run: StreamRun): string {
+  const fresh = createTraceparent()
+  return run.traceId ? `00-${run.traceId}-${fresh.split('-')[2]}-01` : fresh
 }
 
 /** Resolves true after `ms` (or, offline, once the browser is back online); false when aborted. */

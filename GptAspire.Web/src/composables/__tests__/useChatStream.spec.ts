@@ -228,6 +228,8 @@ describe('useChatStream', () => {
     expect(statuses).toContain('reconnecting')
     expect(api.posts()).toHaveLength(1)
     expect(api.resumes().map((r) => [r.url, r.headers['last-event-id']])).toEqual([['/api/chat/stream/req-1', '1']])
+    // The resume joins the answer's trace (the one start reported), as a new span.
+    expect(String(api.resumes()[0]!.headers.traceparent)).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/)
     await sleep(AFTER_RETRY_MS)
     expect(api.posts()).toHaveLength(1)
   })
@@ -443,6 +445,8 @@ describe('useChatStream', () => {
     expect(text.value).toBe('Some text')
     await until(() => api.stops().length === 1, 2000, 'the stop request')
     expect(api.stops()[0]?.url).toBe('/api/chat/stream/req-1/stop')
+    // The fake's start names trace 0af76519…: the stop joins the trace the server reported.
+    expect(String(api.stops()[0]?.headers.traceparent)).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/)
     await sleep(AFTER_RETRY_MS)
     expect(api.posts()).toHaveLength(1)
     expect(api.resumes()).toHaveLength(0)
