@@ -21,7 +21,8 @@ var loadAverage = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllTe
 
 if (!args.Contains("--no-build"))
 {
-    foreach (var project in new[] { "GptAspire.OpenAIEmulator", "GptAspire.Api" })
+    var needsApi = only is null || only.Contains("api") || only.Contains("web");
+    foreach (var project in needsApi ? ["GptAspire.OpenAIEmulator", "GptAspire.Api"] : new[] { "GptAspire.OpenAIEmulator" })
     {
         Console.WriteLine($"Building {project} (Release)...");
         if (await Commands.RunAsync("dotnet", ["build", $"{project}/{project}.csproj", "-c", "Release", "--nologo", "-v", "q"], root) != 0)
@@ -57,6 +58,9 @@ foreach (var peer in stack.Peers)
     {
         Console.WriteLine($"{peer.Name}: first token...");
         result.FirstToken = await measurements.FirstTokenAsync(peer);
+        // Before the ladder: after it, the servers' heaps have grown and an idle stream's memory hides in them.
+        Console.WriteLine($"{peer.Name}: {settings.IdleStreams} idle streams...");
+        result.IdleMemory = await measurements.IdleMemoryAsync(peer);
         result.ExpectedTokensPerStream = await measurements.CalibrateAsync(peer);
         foreach (var streams in settings.Ladder)
         {
@@ -72,8 +76,6 @@ foreach (var peer in stack.Peers)
             await Task.Delay(TimeSpan.FromSeconds(1));
         }
 
-        Console.WriteLine($"{peer.Name}: {settings.IdleStreams} idle streams...");
-        result.IdleMemory = await measurements.IdleMemoryAsync(peer);
     }
     catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or IOException)
     {
