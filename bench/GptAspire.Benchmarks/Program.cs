@@ -1,7 +1,8 @@
 // The streaming benchmark. From the repository root:
 //   dotnet run -c Release --project bench/GptAspire.Benchmarks            # full run, ~10 min
 //   dotnet run -c Release --project bench/GptAspire.Benchmarks -- --quick # smoke run, under a minute
-// Options: --peers emulator,api,web,flask,ai-sdk (default: all)  --no-build  --out <dir>
+// Options: --peers emulator,api,web,flask,ai-sdk (default: all)  --ladder 100,500 (streams per level)
+//          --tokens 250 (per ladder stream)  --no-build  --out <dir>
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -9,6 +10,16 @@ using GptAspire.Benchmarks;
 
 var quick = args.Contains("--quick");
 var settings = quick ? BenchSettings.Quick : BenchSettings.Full;
+if (Option("--ladder") is { } ladder)
+{
+    settings = settings with { Ladder = [.. ladder.Split(',').Select(int.Parse)] };
+}
+
+if (Option("--tokens") is { } tokens)
+{
+    settings = settings with { TokensPerStream = int.Parse(tokens, CultureInfo.InvariantCulture) };
+}
+
 var only = Option("--peers")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
 var root = FindRepoRoot();
 var outDir = Option("--out") is { } requested

@@ -4,4 +4,4 @@
 // Every public benchmark class in this assembly is found, so a new per-token path needs only its class.
 using BenchmarkDotNet.Running;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(GptAspire.MicroBenchmarks.Emulator.ChunkWritingBenchmarks).Assembly).Run(args);
