@@ -4,7 +4,13 @@ import ChatView from '../ChatView.vue'
 import { chatStreamDefaultsKey } from '@/composables/useChatStream'
 import { AFTER_RETRY_MS, answer, sleep, startFakeChatApi, until, type FakeChatApi, type Step } from '@/__tests__/fakeChatApi'
 
-const STORAGE_KEY = 'gptaspire.conversation'
+const LIST_KEY = 'gptaspire.conversations'
+
+/** Where the conversation on screen keeps its messages. */
+function currentConversationKey(): string {
+  const list = JSON.parse(localStorage.getItem(LIST_KEY) ?? '{}') as { currentId?: string }
+  return `${LIST_KEY}.${list.currentId}`
+}
 
 let api: FakeChatApi
 let wrapper: VueWrapper | undefined
@@ -317,14 +323,15 @@ describe('ChatView', () => {
     await type(w, 'Long one')
     await waitFor(() => w.text().includes('Half way'), 'partial')
     // Saving is throttled; wait until the partial answer is stored, as a reload later would find it.
-    await waitFor(() => (localStorage.getItem(STORAGE_KEY) ?? '').includes('Half way'), 'stored')
+    const key = currentConversationKey()
+    await waitFor(() => (localStorage.getItem(key) ?? '').includes('Half way'), 'stored')
 
     // What a reload would find, before the page could react to going away.
-    const stored = localStorage.getItem(STORAGE_KEY)
+    const stored = localStorage.getItem(key)
     expect(stored).toContain('Half way')
     w.unmount()
     wrapper = undefined
-    localStorage.setItem(STORAGE_KEY, stored!)
+    localStorage.setItem(key, stored!)
 
     const reloaded = mountChat()
 
@@ -332,18 +339,22 @@ describe('ChatView', () => {
     expect(lastStatus(reloaded)).toBe('stopped')
   })
 
-  it('New chat clears the conversation and its storage', async () => {
+  it('New chat starts an empty conversation and keeps the last one in the list', async () => {
     api.handle(() => ({ steps: answer(['Bye']) }))
     const w = mountChat()
     await type(w, 'Hi')
     await waitFor(() => lastStatus(w) === 'done', 'done')
+    const firstKey = currentConversationKey()
 
     await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await flushPromises()
 
     expect(byTestId(w, 'message-user')).toHaveLength(0)
     expect(byTestId(w, 'message-assistant')).toHaveLength(0)
-    expect(localStorage.getItem(STORAGE_KEY)).toBeNull()
     expect(document.activeElement).toBe(input(w).element)
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['New chat', 'Hi'])
+    expect(w.get('[data-testid="new-chat-button"]').attributes('disabled')).toBeDefined()
+    expect(localStorage.getItem(firstKey)).toContain('Bye')
   })
 
   it('edits the last user message and asks again', async () => {
