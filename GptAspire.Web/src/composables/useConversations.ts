@@ -85,6 +85,8 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
   const url = options.url ?? defaults.url
   const fetchImpl = options.fetch ?? defaults.fetch
 
+  const keyOf = (id: string) => `${storageKey}.${id}`
+
   const stored = load()
   const conversations = shallowRef<readonly ConversationSummary[]>(stored.conversations)
   const currentId = shallowRef(stored.currentId)
@@ -97,7 +99,6 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
   // Bumped when a conversation is opened or closed, for `streamingIds` (the Map is not reactive).
   const openedVersion = shallowRef(0)
 
-  const keyOf = (id: string) => `${storageKey}.${id}`
   const summaryOf = (id: string) => conversations.value.find((c) => c.id === id)
 
   function update(id: string, change: (summary: ConversationSummary) => ConversationSummary) {
@@ -181,7 +182,8 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
     update(id, (c) => ({ ...c, settings: normalizeSettings({ ...c.settings, ...settings }) }))
   }
 
-  // The list is small and changes on a person's action (or a first question), never per token.
+  // The list is small and changes on a person's action (or a first question), never per token:
+  // it is saved at once, so that nothing is lost when the page goes away right after.
   function save() {
     if (!storage) return
     tryStorage(() =>
@@ -191,7 +193,7 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
       ),
     )
   }
-  watch([conversations, currentId], save)
+  watch([conversations, currentId], save, { flush: 'sync' })
   save()
 
   onScopeDispose(() => {

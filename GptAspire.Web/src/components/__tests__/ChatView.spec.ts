@@ -372,4 +372,150 @@ describe('ChatView', () => {
     expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Hello'])
     expect(byTestId(w, 'message-assistant')).toHaveLength(1)
   })
+  it('switches between conversations from the list, each with its own messages', async () => {
+    api.handle((req) => ({ steps: answer([`Re: ${req.body.messages.at(-1)?.content}`]) }))
+    const w = mountChat()
+    await type(w, 'Alpha')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+    await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await type(w, 'Beta')
+    await waitFor(() => lastStatus(w) === 'done', 'second answer')
+
+    const items = () => byTestId(w, 'conversation-select')
+    expect(items().map((b) => b.text())).toEqual(['Beta', 'Alpha'])
+    expect(items()[0]?.attributes('aria-current')).toBe('page')
+    expect(text(w, 'conversation-title')).toBe('Beta')
+
+    await items()[1]!.trigger('click')
+
+    expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Alpha'])
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Re: Alpha')
+    expect(items()[1]?.attributes('aria-current')).toBe('page')
+    expect(items()[0]?.attributes('aria-current')).toBeUndefined()
+    expect(text(w, 'conversation-title')).toBe('Alpha')
+    expect(document.activeElement).toBe(input(w).element)
+  })
+
+  it('renames a conversation with the keyboard: Enter keeps the name, Escape drops it', async () => {
+    const w = mountChat()
+    await type(w, 'Question')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    await w.get('[data-testid="rename-conversation"]').trigger('click')
+    const field = w.get<HTMLInputElement>('[data-testid="rename-input"]')
+    expect(document.activeElement).toBe(field.element)
+    expect(field.element.value).toBe('Question')
+    await field.setValue('Budget 2027')
+    await w.get('.conversation-list__rename').trigger('submit')
+
+    expect(text(w, 'conversation-select')).toBe('Budget 2027')
+    expect(text(w, 'conversation-title')).toBe('Budget 2027')
+    await flushPromises()
+    expect(document.activeElement).toBe(w.get('[data-testid="conversation-select"]').element)
+
+    await w.get('[data-testid="rename-conversation"]').trigger('click')
+    await w.get('[data-testid="rename-input"]').setValue('Not this')
+    await w.get('[data-testid="rename-input"]').trigger('keydown', { key: 'Escape' })
+    expect(text(w, 'conversation-select')).toBe('Budget 2027')
+    expect(localStorage.getItem(LIST_KEY)).toContain('Budget 2027')
+  })
+
+  it('deletes a conversation only once confirmed', async () => {
+    api.handle((req) => ({ steps: answer([`Re: ${req.body.messages.at(-1)?.content}`]) }))
+    const w = mountChat()
+    await type(w, 'Keep')
+    await waitFor(() => lastStatus(w) === 'done', 'first')
+    await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await type(w, 'Drop')
+    await waitFor(() => lastStatus(w) === 'done', 'second')
+
+    await byTestId(w, 'delete-conversation')[0]!.trigger('click')
+    expect(w.text()).toContain('Delete “Drop”?')
+    await w.get('.conversation-list__confirm .button:not(.button--stop)').trigger('click')
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['Drop', 'Keep'])
+
+    await byTestId(w, 'delete-conversation')[0]!.trigger('click')
+    await w.get('[data-testid="confirm-delete"]').trigger('click')
+
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['Keep'])
+    expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Keep'])
+  })
+
+  it('sends the settings of the conversation, and refuses values the API would reject', async () => {
+    const w = mountChat()
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    expect(w.get('[data-testid="settings-button"]').attributes('aria-expanded')).toBe('true')
+
+    await w.get('[data-testid="settings-system-prompt"]').setValue('Answer like a pirate.')
+    await w.get('[data-testid="settings-temperature"]').setValue('3')
+    expect(w.get('[data-testid="settings-temperature"]').attributes('aria-invalid')).toBe('true')
+    expect(w.text()).toContain('Use a number from 0 to 2, or leave it empty.')
+    await w.get('[data-testid="settings-max-tokens"]').setValue('64')
+    await type(w, 'Hello')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    expect(api.requests[0]?.body).toEqual({
+      messages: [
+        { role: 'system', content: 'Answer like a pirate.' },
+        { role: 'user', content: 'Hello' },
+      ],
+      maxTokens: 64,
+    })
+
+    await w.get('[data-testid="settings-temperature"]').setValue('0.2')
+    await type(w, 'Again')
+    await waitFor(() => byTestId(w, 'message-status').length === 2 && lastStatus(w) === 'done', 'second answer')
+    expect(api.requests[1]?.body.temperature).toBe(0.2)
+
+    // Saved with the conversation: a reload shows them again.
+    w.unmount()
+    wrapper = undefined
+    const reloaded = mountChat()
+    expect(reloaded.get<HTMLTextAreaElement>('[data-testid="settings-system-prompt"]').element.value).toBe(
+      'Answer like a pirate.',
+    )
+    expect(reloaded.get<HTMLInputElement>('[data-testid="settings-max-tokens"]').element.value).toBe('64')
+    expect(reloaded.get<HTMLInputElement>('[data-testid="settings-temperature"]').element.value).toBe('0.2')
+  })
+
+  it('regenerates the last answer from the same conversation', async () => {
+    api.handle((_req, index) => ({ steps: answer([`Take ${index + 1}`]) }))
+    const w = mountChat()
+    await type(w, 'Tell me a joke')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+
+    await w.get('[data-testid="regenerate-button"]').trigger('click')
+    await waitFor(() => w.text().includes('Take 2') && lastStatus(w) === 'done', 'second answer')
+
+    expect(api.requests[1]?.body).toEqual(api.requests[0]?.body)
+    expect(byTestId(w, 'message-assistant').map((m) => m.find('.markdown').text())).toEqual(['Take 2'])
+    expect(byTestId(w, 'message-user')).toHaveLength(1)
+  })
+
+  it('copies a whole answer as its Markdown', async () => {
+    const writeText = vi.fn(() => Promise.resolve())
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+    api.handle(() => ({ steps: answer(['# Title', '\n\nSome **bold**', '\n\n```js\nx()\n```\n']) }))
+    const w = mountChat()
+    await type(w, 'Copy this')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    await w.get('[data-testid="copy-answer-button"]').trigger('click')
+
+    await waitFor(() => text(w, 'copy-answer-button') === 'Copied', 'copied')
+    expect(writeText).toHaveBeenCalledWith('# Title\n\nSome **bold**\n\n```js\nx()\n```\n')
+  })
+
+  it('counts the seconds waited for a slow first token', async () => {
+    api.handle(() => ({ steps: [startEvent, { delay: 2300 }, ...answer(['Finally']).slice(1)] }))
+    const w = mountChat()
+    await type(w, 'Slow one')
+
+    await waitFor(() => byTestId(w, 'first-token-wait').length === 1, 'waiting shown')
+    expect(text(w, 'waited-seconds')).toBe('0')
+    await waitFor(() => text(w, 'waited-seconds') === '2', 'two seconds', 3500)
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+    expect(byTestId(w, 'first-token-wait')).toHaveLength(0)
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Finally')
+  })
 })
