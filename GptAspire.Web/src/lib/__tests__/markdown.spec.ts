@@ -66,7 +66,8 @@ describe('IncrementalMarkdown', () => {
       text += piece
       expect(joined(markdown.render(text)), `after ${JSON.stringify(text.slice(-40))}`).toBe(renderMarkdown(text))
     }
-  })
+    // Over a thousand full renders in jsdom: seconds of work on a busy machine, not a time limit.
+  }, 60_000)
 
   it('renders the earlier blocks once: later updates give them back unchanged', () => {
     const markdown = new IncrementalMarkdown()
