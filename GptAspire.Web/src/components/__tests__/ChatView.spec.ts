@@ -518,4 +518,26 @@ describe('ChatView', () => {
     expect(byTestId(w, 'first-token-wait')).toHaveLength(0)
     expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Finally')
   })
+  it('names field errors after what the person wrote, not the system prompt sent before it', async () => {
+    api.handle(() => ({
+      status: 400,
+      headers: { 'content-type': 'application/problem+json' },
+      body: JSON.stringify({
+        title: 'One or more validation errors occurred.',
+        status: 400,
+        errors: { 'messages[0].content': ['Too long.'], 'messages[1].content': ['Also too long.'] },
+      }),
+    }))
+    const w = mountChat()
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    await w.get('[data-testid="settings-system-prompt"]').setValue('A very long system prompt')
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'field-error').length === 2, 'field errors')
+    expect(byTestId(w, 'field-error').map((e) => e.text())).toEqual([
+      'System prompt: Too long.',
+      'Message 1: Also too long.',
+    ])
+  })
 })
