@@ -136,5 +136,17 @@ public sealed class ConversationListTests(AppHostFixture app, BrowserFixture bro
         Assert.True(overflow <= 0, $"The page is {overflow} px wider than the phone.");
         var buttons = await Page.Locator("header button:visible").EvaluateAllAsync<double[]>("els => els.map(e => e.getBoundingClientRect().right)");
         Assert.All(buttons, right => Assert.True(right <= 390, $"A header button ends at {right} px, off the screen."));
+
+        // The title gives way to the buttons: it ends before them, cut short rather than drawn under them.
+        var title = Page.GetByRole(AriaRole.Heading, new() { Level = 1 });
+        await Expect(title).ToContainTextAsync("A phone-sized answer", new() { Timeout = Short });
+        var box = await title.EvaluateAsync<JsonElement>(
+            "h => ({ right: h.getBoundingClientRect().right, clipped: getComputedStyle(h).overflow === 'hidden' || h.scrollWidth <= h.clientWidth })",
+            null,
+            new() { Timeout = Short });
+        var (titleRight, clipped) = (box.GetProperty("right").GetDouble(), box.GetProperty("clipped").GetBoolean());
+        var firstButtonLeft = await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).EvaluateAsync<double>("b => b.getBoundingClientRect().left");
+        Assert.True(titleRight <= firstButtonLeft, $"The title ends at {titleRight} px, under the Settings button at {firstButtonLeft} px.");
+        Assert.True(clipped, "The title's text runs out of its box.");
     }
 }
