@@ -24,6 +24,7 @@ public sealed class ApiFixture : IAsyncLifetime
     private ApiFactory? _azureApi;
     private ApiFactory? _smallContextApi;
     private ApiFactory? _recordingApi;
+    private ApiFactory? _limitedApi;
 
     public Uri EmulatorAddress { get; private set; } = null!;
 
@@ -39,7 +40,17 @@ public sealed class ApiFixture : IAsyncLifetime
     /// <summary>The API with <c>Chat:RecordMessageContent</c> on.</summary>
     public HttpClient RecordingApi { get; private set; } = null!;
 
+    /// <summary>The API with tight stream limits: 2 live streams, 60 events a stream, finished streams kept 2 s.</summary>
+    public HttpClient LimitedApi { get; private set; } = null!;
+
     public HttpClient Emulator { get; private set; } = null!;
+
+    /// <summary>Starts one more API over the shared emulator, for a test that stops it or changes its settings.</summary>
+    public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings);
+        return (new HttpClient { BaseAddress = factory.Start(), Timeout = TimeSpan.FromMinutes(2) }, factory);
+    }
 
     public async ValueTask InitializeAsync()
     {
@@ -59,6 +70,14 @@ public sealed class ApiFixture : IAsyncLifetime
         _recordingApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", recordContent: true);
         RecordingApi = new HttpClient { BaseAddress = _recordingApi.Start() };
 
+        _limitedApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
+        {
+            ["Chat:Streams:MaxLiveStreams"] = "2",
+            ["Chat:Streams:MaxEventsPerStream"] = "60",
+            ["Chat:Streams:RetainFor"] = "00:00:02",
+        });
+        LimitedApi = new HttpClient { BaseAddress = _limitedApi.Start(), Timeout = TimeSpan.FromMinutes(2) };
+
         await Task.CompletedTask;
     }
 
@@ -68,11 +87,13 @@ public sealed class ApiFixture : IAsyncLifetime
         AzureApi.Dispose();
         SmallContextApi.Dispose();
         RecordingApi.Dispose();
+        LimitedApi.Dispose();
         Emulator.Dispose();
         if (_openAIApi is not null) await _openAIApi.DisposeAsync();
         if (_azureApi is not null) await _azureApi.DisposeAsync();
         if (_smallContextApi is not null) await _smallContextApi.DisposeAsync();
         if (_recordingApi is not null) await _recordingApi.DisposeAsync();
+        if (_limitedApi is not null) await _limitedApi.DisposeAsync();
         if (_emulator is not null) await _emulator.DisposeAsync();
     }
 
@@ -103,13 +124,16 @@ public sealed class ApiFixture : IAsyncLifetime
         ["Emulator:TokenDelayMs"] = "5",
     });
 
-    private sealed class ApiFactory(string connectionString, int? contextWindow = null, bool recordContent = false) : LoopbackFactory<Program>(new Dictionary<string, string>
-    {
-        ["ConnectionStrings:openai"] = connectionString,
-        ["Chat:HeartbeatInterval"] = "00:00:01",
-        ["Chat:UpstreamIdleTimeout"] = "00:00:05",
-        ["Chat:MaxRequestBodyBytes"] = "65536",
-        ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
-        ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
-    });
+    private sealed class ApiFactory(
+        string connectionString, int? contextWindow = null, bool recordContent = false, IReadOnlyDictionary<string, string>? extra = null)
+        : LoopbackFactory<Program>(new Dictionary<string, string>
+        {
+            ["ConnectionStrings:openai"] = connectionString,
+            ["Chat:HeartbeatInterval"] = "00:00:01",
+            ["Chat:UpstreamIdleTimeout"] = "00:00:05",
+            ["Chat:MaxRequestBodyBytes"] = "65536",
+            ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
+            ["Chat:Streams:AbandonAfter"] = "00:00:02",
+        }.Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value));
 }

@@ -134,6 +134,9 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
   }
 
   const current = shallowRef(open(currentId.value))
+  // An answer that was streaming when the page went away resumes when its conversation opens, and
+  // the server gives up on an answer nobody reads: open those conversations now, not when shown.
+  for (const { id } of conversations.value) if (id !== currentId.value && wasStreaming(id)) open(id)
   const currentSummary = computed(() => summaryOf(currentId.value) ?? conversations.value[0]!)
 
   const streamingIds = computed<ReadonlySet<string>>(() => {
@@ -142,6 +145,16 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
     for (const [id, { conversation }] of opened) if (conversation.isStreaming.value) ids.add(id)
     return ids
   })
+
+  function wasStreaming(id: string): boolean {
+    let streaming = false
+    tryStorage(() => {
+      const raw = storage?.getItem(keyOf(id))
+      const last = raw ? (JSON.parse(raw) as { messages?: { status?: unknown }[] }).messages?.at(-1) : undefined
+      streaming = last?.status === 'streaming'
+    })
+    return streaming
+  }
 
   function select(id: string) {
     if (!summaryOf(id)) return

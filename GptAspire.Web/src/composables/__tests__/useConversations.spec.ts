@@ -84,7 +84,7 @@ describe('useConversations', () => {
     reloaded.select(reloaded.conversations.value[1]!.id)
     expect(reloaded.current.value.messages.value.map((m) => m.content)).toEqual(['First', 'Answer to First'])
     // Each conversation was asked with its own history only.
-    expect(api.requests.map((r) => r.body.messages.map((m) => m.content))).toEqual([['First'], ['Second']])
+    expect(api.posts().map((r) => r.body.messages.map((m) => m.content))).toEqual([['First'], ['Second']])
   })
 
   it('reuses an empty conversation instead of making another', () => {
@@ -143,12 +143,12 @@ describe('useConversations', () => {
     api.handle(() => ({ steps: answer(['Never', ' ends']).slice(0, 2), end: 'hang' }))
     const chats = load()
     void chats.current.value.send('Hang on')
-    await until(() => api.requests.length === 1, 2000, 'request')
+    await until(() => api.posts().length === 1, 2000, 'request')
 
     chats.remove(chats.currentId.value)
 
-    await api.requests[0]!.closed
-    expect(api.requests[0]!.aborted).toBe(true)
+    await api.posts()[0]!.closed
+    expect(api.posts()[0]!.aborted).toBe(true)
   })
 
   it('sends the settings with each request: system prompt first, temperature, answer length', async () => {
@@ -157,7 +157,7 @@ describe('useConversations', () => {
 
     await ask(chats, 'Hi')
 
-    expect(api.requests[0]?.body).toEqual({
+    expect(api.posts()[0]?.body).toEqual({
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: 'Hi' },
@@ -187,7 +187,7 @@ describe('useConversations', () => {
     })
     expect(reloaded.currentSummary.value.settings).toEqual({ systemPrompt: 'Pirate.', temperature: null, maxTokens: null })
     await ask(reloaded, 'Two')
-    expect(api.requests.at(-1)?.body).toEqual({
+    expect(api.posts().at(-1)?.body).toEqual({
       messages: [
         { role: 'system', content: 'Pirate.' },
         { role: 'user', content: 'Two' },
@@ -243,5 +243,28 @@ describe('useConversations', () => {
     const memoryOnly = load({ storage: null })
     memoryOnly.updateSettings(memoryOnly.currentId.value, { maxTokens: 10 })
     expect(memoryOnly.currentSummary.value.settings.maxTokens).toBe(10)
+  })
+  it('resumes, at once, an answer that was streaming in a conversation not on screen', async () => {
+    const chats = load()
+    await ask(chats, 'On screen later')
+    const background = chats.currentId.value
+    chats.create()
+    await ask(chats, 'On screen now')
+    const streaming = {
+      version: 1,
+      messages: [
+        { id: 'u', role: 'user', content: 'Long one', status: 'done' },
+        { id: 'a', role: 'assistant', content: 'Half', status: 'streaming', requestId: 'req-bg', lastEventId: 3 },
+      ],
+    }
+    unload()
+    localStorage.setItem(`${LIST_KEY}.${background}`, JSON.stringify(streaming))
+
+    const reloaded = load()
+
+    expect(reloaded.currentId.value).not.toBe(background)
+    await until(() => api.resumes().length === 1, 2000, 'resume')
+    expect(api.resumes()[0]?.url).toBe('/api/chat/stream/req-bg')
+    expect(api.resumes()[0]?.headers['last-event-id']).toBe('3')
   })
 })
