@@ -84,7 +84,7 @@ foreach (var peer in stack.Peers)
             }
 
             // Let the closed connections and the servers' pools drain before the next level.
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Task.Delay(settings.Settle);
         }
 
     }
