@@ -49,9 +49,12 @@ public sealed class StreamPacer : IDisposable
         {
             var now = _time.GetTimestamp();
             _wakeAt = long.MaxValue;
+            // The timer counts whole milliseconds and may fire a little before the timestamp it was set for:
+            // a chunk due within half the resolution goes now rather than a whole resolution late.
+            var horizon = now + _resolution / 2;
             // Releasing only queues each stream's continuation on the thread pool (RunContinuationsAsynchronously),
             // so the lock is held for the dequeues alone and the clock never writes a chunk itself.
-            while (_due.TryPeek(out var stream, out var due) && due <= now)
+            while (_due.TryPeek(out var stream, out var due) && due <= horizon)
             {
                 _due.Dequeue();
                 stream.Release();
@@ -67,7 +70,8 @@ public sealed class StreamPacer : IDisposable
     private void SetTimer(long dueTimestamp, long now)
     {
         _wakeAt = Math.Max(dueTimestamp, now + _resolution);
-        _timer.Change(TimeSpan.FromSeconds((double)(_wakeAt - now) / _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+        var milliseconds = Math.Ceiling((_wakeAt - now) * 1000.0 / _time.TimestampFrequency);
+        _timer.Change(TimeSpan.FromMilliseconds(milliseconds), Timeout.InfiniteTimeSpan);
     }
 
     public void Dispose() => _timer.Dispose();
