@@ -11,7 +11,10 @@ namespace GptAspire.OpenAIEmulator.Services;
 /// </summary>
 public sealed class StreamPacer : IDisposable
 {
-    /// <summary>How late a chunk may be released at most, beside the thread pool's own latency.</summary>
+    /// <summary>
+    /// The least time between wake-ups: a chunk goes out at most this far from its time (up to half of it early),
+    /// beside the thread pool's own latency.
+    /// </summary>
     public static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(2);
 
     private readonly TimeProvider _time;
@@ -126,6 +129,13 @@ public sealed class PacedStream : IValueTaskSource, IDisposable
         _core.Reset();
         Volatile.Write(ref _state, Waiting);
         _pacer.Schedule(this, _due);
+        // Cancelled between the check above and Waiting: the callback found nothing to cancel, so do it here
+        // rather than wait for a chunk due perhaps minutes away ([emulator:slow-first-token]).
+        if (_cancellationToken.IsCancellationRequested)
+        {
+            Cancel();
+        }
+
         return new ValueTask(this, _core.Version);
     }
 
