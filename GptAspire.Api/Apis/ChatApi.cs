@@ -1,5 +1,6 @@
 using System.Net.ServerSentEvents;
 using System.Text.Json;
+using GptAspire.Api.Extensions;
 using GptAspire.Api.Models;
 using GptAspire.Api.Services;
 using Microsoft.AspNetCore.Http.Features;
@@ -21,22 +22,25 @@ public static class ChatApi
             .WithSummary("Streams a chat answer as named server-sent events: start, token*, usage, finish | error.")
             .Accepts<ChatRequest>("application/json")
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(ClientLimitsExtensions.ChatPolicy);
 
         api.MapGet("/info", GetInfo)
             .WithName("GetInfo")
-            .WithSummary("The model, its context window and whether the local emulator answers.");
+            .WithSummary("The model, its context window, whether the local emulator answers, and the server's token limits.");
 
         return app;
     }
 
-    public static Ok<ChatInfo> GetInfo(ChatModelInfo model) =>
-        TypedResults.Ok(new ChatInfo(model.Model, model.ContextWindow, model.UsingEmulator));
+    public static Ok<ChatInfo> GetInfo(ChatModelInfo model, ChatLimits limits) =>
+        TypedResults.Ok(new ChatInfo(
+            model.Model, model.ContextWindow, model.UsingEmulator, limits.MaxPromptTokens, limits.DefaultMaxTokens, limits.MaxOutputTokens));
 
     public static async Task<Results<ServerSentEventsWithHeartbeatResult<object>, ValidationProblem, ProblemHttpResult>> StreamChat(
         HttpContext context,
         ChatStreamService chat,
-        ChatModelInfo model,
+        ChatLimits limits,
         IOptions<ChatStreamOptions> options,
         IOptions<JsonOptions> json)
     {
@@ -88,21 +92,20 @@ public static class ChatApi
             return BodyProblem($"The request body is larger than {limit} bytes.");
         }
 
-        var errors = ChatRequestValidator.Validate(chatRequest);
+        var errors = limits.Validate(chatRequest);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var promptTokens = chat.CountPromptTokens(chatRequest!);
-        errors = ChatRequestValidator.ValidateBudget(promptTokens, chatRequest!.MaxTokens, model.ContextWindow);
+        errors = limits.ValidatePrompt(chatRequest!, out var promptTokens);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
         return new ServerSentEventsWithHeartbeatResult<object>(
-            chat.StreamAsync(chatRequest, promptTokens, context.RequestAborted),
+            chat.StreamAsync(chatRequest! with { MaxTokens = limits.EffectiveMaxTokens(chatRequest, promptTokens) }, promptTokens, context.RequestAborted),
             options.Value.HeartbeatInterval);
     }
 
