@@ -58,6 +58,8 @@ public sealed class ChatTokenCounter(Tokenizer tokenizer)
         }
 
         var tokens = 0;
+        ReadOnlySpan<char> previousChunk = default;
+        var previousChunkTokens = 0;
         IEnumerable<(int Offset, int Length)> pieces = tokenizer.PreTokenizer?.PreTokenize(text) ?? [(0, text.Length)];
         foreach (var (offset, length) in pieces)
         {
@@ -70,7 +72,16 @@ public sealed class ChatTokenCounter(Tokenizer tokenizer)
                     take--; // never cut a character in half
                 }
 
-                tokens += tokenizer.CountTokens(piece[..take], considerPreTokenization: false);
+                // A run of one character (or of any pattern whose period divides the chunk) repeats its chunks:
+                // comparing costs far less than merging again.
+                var chunk = piece[..take];
+                if (!chunk.SequenceEqual(previousChunk))
+                {
+                    previousChunkTokens = tokenizer.CountTokens(chunk, considerPreTokenization: false);
+                    previousChunk = chunk;
+                }
+
+                tokens += previousChunkTokens;
                 if (tokens > stopAfter)
                 {
                     return tokens;
