@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
 using GptAspire.Api.Models;
 using GptAspire.Api.Services;
 using Microsoft.Extensions.Options;
@@ -64,5 +67,36 @@ public class ChatLimitsTests
         var errors = Limits(contextWindow: 50, maxPromptTokens: 32_000).ValidatePrompt(Ask(string.Join(' ', Enumerable.Repeat("word", 100))), out _);
 
         Assert.Contains("context window of 50 tokens", Assert.Single(errors["messages"]));
+    }
+
+    /// <summary>
+    /// The server's own work on the issue's hostile request, without the network: parse 1 MiB of JSON, validate it,
+    /// count its prompt up to the limit. Printed, not asserted (machines vary).
+    /// </summary>
+    [Fact]
+    public void Prints_the_time_to_refuse_a_megabyte_body_of_one_letter()
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"messages":[{"role":"user","content":"{{new string('a', (1 << 20) - 44)}}"}]}""");
+        var limits = Limits();
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        var timings = new List<double>();
+        Dictionary<string, string[]> errors = [];
+        for (var i = 0; i < 10; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var request = JsonSerializer.Deserialize<ChatRequest>(body, json);
+            errors = limits.Validate(request);
+            if (errors.Count == 0)
+            {
+                errors = limits.ValidatePrompt(request!, out _);
+            }
+
+            timings.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        Assert.Contains("over 32000 tokens", Assert.Single(errors["messages"]));
+        TestContext.Current.TestOutputHelper!.WriteLine(
+            $"API work for a 1 MiB body of one letter (parse, validate, count to the limit): first {timings[0]:F1} ms (cold), " +
+            $"then fastest {timings.Skip(1).Min():F1} ms, median {timings.Skip(1).Order().ElementAt(4):F1} ms");
     }
 }
