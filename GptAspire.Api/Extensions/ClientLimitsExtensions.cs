@@ -35,7 +35,9 @@ public static class ClientLimitsExtensions
             .Validate(o => o.RequestsPerPeriod > 0, "Chat:RateLimits:RequestsPerPeriod must be positive.")
             .Validate(o => o.ReplenishmentPeriod > TimeSpan.Zero, "Chat:RateLimits:ReplenishmentPeriod must be positive.")
             .Validate(o => o.ConcurrentStreams > 0, "Chat:RateLimits:ConcurrentStreams must be positive.")
+            .Validate(o => o.ConcurrentGenerations > 0, "Chat:RateLimits:ConcurrentGenerations must be positive.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<ClientGenerationLimiter>();
 
         builder.Services.AddRateLimiter(options =>
         {
@@ -117,26 +119,39 @@ public static class ClientLimitsExtensions
         }
     }
 
+    /// <summary>
+    /// The 429 of a client with too many generations running (see <see cref="ClientGenerationLimiter"/>): the same
+    /// problem+json and <c>Retry-After</c> as the <see cref="ChatPolicy"/> rejections.
+    /// </summary>
+    public static IResult TooManyGenerations() =>
+        new TooManyRequestsResult(ConcurrencyRetryAfter, "Too many chats are being answered at once: wait for one to finish and try again.");
+
     private static async ValueTask WriteRejectionAsync(OnRejectedContext rejection, CancellationToken cancellationToken)
     {
-        var context = rejection.HttpContext;
-        var (retryAfter, detail) = rejection.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
-            ? (wait, "Too many chats in a short time: wait a moment and try again.")
-            : (ConcurrencyRetryAfter, "Too many chats are streaming at once: wait for one to finish and try again.");
-        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        var result = rejection.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
+            ? new TooManyRequestsResult(wait, "Too many chats in a short time: wait a moment and try again.")
+            : new TooManyRequestsResult(ConcurrencyRetryAfter, "Too many chats are streaming at once: wait for one to finish and try again.");
+        await result.ExecuteAsync(rejection.HttpContext);
+    }
 
-        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+    private sealed class TooManyRequestsResult(TimeSpan retryAfter, string detail) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
         {
-            HttpContext = context,
-            ProblemDetails =
+            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            httpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return httpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
-                Status = StatusCodes.Status429TooManyRequests,
-                Title = "Too many requests",
-                Detail = detail,
-                Extensions = { ["retryAfterSeconds"] = seconds },
-            },
-        });
+                HttpContext = httpContext,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status429TooManyRequests,
+                    Title = "Too many requests",
+                    Detail = detail,
+                    Extensions = { ["retryAfterSeconds"] = seconds },
+                },
+            }).AsTask();
+        }
     }
 }

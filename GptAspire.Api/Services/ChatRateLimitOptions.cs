@@ -19,4 +19,10 @@ public sealed class ChatRateLimitOptions
 
     /// <summary>The most chat streams a client may have open at once (posted or resumed).</summary>
     public int ConcurrentStreams { get; set; } = 5;
+
+    /// <summary>
+    /// The most generations a client may have running upstream at once, read or not (see
+    /// <see cref="ClientGenerationLimiter"/>).
+    /// </summary>
+    public int ConcurrentGenerations { get; set; } = 5;
 }
