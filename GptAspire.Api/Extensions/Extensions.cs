@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using Azure.AI.OpenAI;
 using Azure.Identity;
 using GptAspire.Api.Services;
+using GptAspire.Api.Services.Streams;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
@@ -12,6 +13,9 @@ public static class Extensions
 {
     /// <summary>The name of the OpenAI connection string, and of the HttpClient that carries its calls.</summary>
     public const string OpenAIConnectionName = "openai";
+
+    /// <summary>The name of the Redis connection string that shares streams between replicas (optional).</summary>
+    public const string StreamsConnectionName = "streams";
 
     /// <summary>
     /// Registers the chat stream: settings, the model's token budget and limits, metrics and the OpenAI chat client.
@@ -24,6 +28,9 @@ public static class Extensions
             .Bind(section)
             .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Chat:HeartbeatInterval must be positive.")
             .Validate(o => o.UpstreamIdleTimeout > TimeSpan.Zero, "Chat:UpstreamIdleTimeout must be positive.")
+            .Validate(o => o.MaxAnswerDuration > TimeSpan.Zero, "Chat:MaxAnswerDuration must be positive.")
+            .Validate(o => o.UpstreamConnectTimeout > TimeSpan.Zero, "Chat:UpstreamConnectTimeout must be positive.")
+            .Validate(o => o.MaxUpstreamConnections > 0, "Chat:MaxUpstreamConnections must be positive.")
             .Validate(o => o.MaxRequestBodyBytes > 0, "Chat:MaxRequestBodyBytes must be positive.")
             .Validate(o => o.ContextWindow is null or > 0, "Chat:ContextWindow must be positive when set.")
             .Validate(o => o.MaxOutputTokens > 0, "Chat:MaxOutputTokens must be positive.")
@@ -46,8 +53,44 @@ public static class Extensions
         builder.Services.AddSingleton<ChatLimits>();
         builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<ChatStreamService>();
+        builder.AddChatStreamStore();
 
         builder.AddOpenAIChatClient(connection, settings.RecordMessageContent);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers where generations are kept for resuming: in memory, and when the app has a <c>streams</c>
+    /// connection (Redis), shared with the other replicas through it. Also the clock that sends heartbeats and
+    /// ends abandoned, stalled and too-long generations.
+    /// </summary>
+    public static IHostApplicationBuilder AddChatStreamStore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ChatStreamsOptions>()
+            .Bind(builder.Configuration.GetSection(ChatStreamsOptions.SectionName))
+            .Validate(o => o.RetainFor > TimeSpan.Zero, "Chat:Streams:RetainFor must be positive.")
+            .Validate(o => o.AbandonAfter > TimeSpan.Zero, "Chat:Streams:AbandonAfter must be positive.")
+            .Validate(o => o.MaxLiveStreams > 0, "Chat:Streams:MaxLiveStreams must be positive.")
+            .Validate(o => o.MaxRetainedStreams >= 0, "Chat:Streams:MaxRetainedStreams must not be negative.")
+            .Validate(o => o.MaxEventsPerStream > 3, "Chat:Streams:MaxEventsPerStream must be more than 3.")
+            .Validate(o => o.MaxBytesPerStream > 1024, "Chat:Streams:MaxBytesPerStream must be more than 1024.")
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<ChatStreamStore>();
+        if (!string.IsNullOrEmpty(builder.Configuration.GetConnectionString(StreamsConnectionName)))
+        {
+            // Traced, with a health check: reads, stops, presence. The generation's per-event writes (an XADD and a
+            // PUBLISH per token) go over a second, untraced connection: a span per token would bury the answer's trace.
+            builder.AddRedisClient(StreamsConnectionName);
+            builder.AddKeyedRedisClient(StreamsConnectionName, settings =>
+            {
+                settings.DisableTracing = true;
+                settings.DisableHealthChecks = true;
+            });
+            builder.Services.AddSingleton<IChatStreamBackplane, RedisChatStreamBackplane>();
+        }
+
+        builder.Services.AddHostedService<ChatStreamClock>();
         return builder;
     }
 
@@ -62,7 +105,19 @@ public static class Extensions
         // would cut long answers and whose retries would pay for an answer twice.
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way out.
         builder.Services.AddHttpClient(OpenAIConnectionName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .RemoveAllResilienceHandlers();
+            .RemoveAllResilienceHandlers()
+            // An upstream that never accepts fails in seconds (upstream_connect_timeout), and a burst of answers
+            // cannot open more connections to it than the cap (the rest wait their turn, under the idle timeout).
+            .ConfigurePrimaryHttpMessageHandler(services =>
+            {
+                var chat = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ChatStreamOptions>>().Value;
+                return new SocketsHttpHandler
+                {
+                    ConnectTimeout = chat.UpstreamConnectTimeout,
+                    MaxConnectionsPerServer = chat.MaxUpstreamConnections,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                };
+            });
 #pragma warning restore EXTEXP0001
 
         builder.Services.AddChatClient(services =>
@@ -71,7 +126,8 @@ public static class Extensions
                     services.GetRequiredService<IHttpClientFactory>().CreateClient(OpenAIConnectionName));
                 return CreateChatClient(connection, transport).AsIChatClient();
             })
-            .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent);
+            .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent)
+            .Use(inner => new CompactUpdatesChatClient(inner));
 
         return builder;
     }

@@ -12,7 +12,6 @@ public sealed partial class ReplyComposer(ChatTokenizer tokenizer)
 {
     public const int MinTokens = 120;
     public const int MaxTokens = 250;
-    public const int LongTokens = 1500;
 
     // Longer "words" (a run of letters without spaces) are not repeated: the reply would be as long as the prompt.
     private const int MaxKeywordLength = 40;
@@ -22,13 +21,13 @@ public sealed partial class ReplyComposer(ChatTokenizer tokenizer)
         var random = new DeterministicRandom(seed);
         var keywords = Keywords(question);
         var reply = scenario.Xss ? Hostile(keywords, random) : Ordinary(keywords, random);
-        if (!scenario.Long)
+        if (scenario.LongTokens is not { } longTokens)
         {
             return reply;
         }
 
         var text = new StringBuilder(reply);
-        while (tokenizer.Count(text.ToString()) < LongTokens)
+        while (tokenizer.Count(text.ToString()) < longTokens)
         {
             text.Append("\n\n").Append(Section(keywords, random));
         }

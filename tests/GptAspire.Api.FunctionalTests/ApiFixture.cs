@@ -27,6 +27,7 @@ public sealed class ApiFixture : IAsyncLifetime
     private ApiFactory? _recordingApi;
     private ApiFactory? _limitsApi;
     private ApiFactory? _untrustedProxyApi;
+    private ApiFactory? _limitedApi;
 
     public Uri EmulatorAddress { get; private set; } = null!;
 
@@ -41,6 +42,9 @@ public sealed class ApiFixture : IAsyncLifetime
 
     /// <summary>The API with <c>Chat:RecordMessageContent</c> on.</summary>
     public HttpClient RecordingApi { get; private set; } = null!;
+
+    /// <summary>The API with tight stream limits: 2 live streams, 60 events a stream, finished streams kept 2 s.</summary>
+    public HttpClient LimitedApi { get; private set; } = null!;
 
     public HttpClient Emulator { get; private set; } = null!;
 
@@ -79,6 +83,13 @@ public sealed class ApiFixture : IAsyncLifetime
         return client;
     }
 
+    /// <summary>Starts one more API over the shared emulator, for a test that stops it or changes its settings.</summary>
+    public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings);
+        return (new HttpClient { BaseAddress = factory.Start(), Timeout = TimeSpan.FromMinutes(2) }, factory);
+    }
+
     public async ValueTask InitializeAsync()
     {
         _emulator = new EmulatorFactory();
@@ -97,7 +108,7 @@ public sealed class ApiFixture : IAsyncLifetime
         _recordingApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", recordContent: true);
         RecordingApi = new HttpClient { BaseAddress = _recordingApi.Start() };
 
-        _limitsApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", settings: new Dictionary<string, string>
+        _limitsApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
         {
             ["Chat:MaxRequestBodyBytes"] = "1048576",
             ["Chat:RateLimits:BurstLimit"] = Limits.BurstLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -111,7 +122,7 @@ public sealed class ApiFixture : IAsyncLifetime
         }, logs: LimitsApiLogs);
         LimitsApiAddress = _limitsApi.Start();
 
-        _untrustedProxyApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", settings: new Dictionary<string, string>
+        _untrustedProxyApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
         {
             ["ForwardedHeaders:KnownProxies:0"] = "192.0.2.1",
             ["Chat:RateLimits:BurstLimit"] = "2",
@@ -119,6 +130,13 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Chat:RateLimits:ReplenishmentPeriod"] = "01:00:00",
         });
         UntrustedProxyApiAddress = _untrustedProxyApi.Start();
+        _limitedApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
+        {
+            ["Chat:Streams:MaxLiveStreams"] = "2",
+            ["Chat:Streams:MaxEventsPerStream"] = "60",
+            ["Chat:Streams:RetainFor"] = "00:00:02",
+        });
+        LimitedApi = new HttpClient { BaseAddress = _limitedApi.Start(), Timeout = TimeSpan.FromMinutes(2) };
 
         await Task.CompletedTask;
     }
@@ -129,6 +147,7 @@ public sealed class ApiFixture : IAsyncLifetime
         AzureApi.Dispose();
         SmallContextApi.Dispose();
         RecordingApi.Dispose();
+        LimitedApi.Dispose();
         Emulator.Dispose();
         if (_openAIApi is not null) await _openAIApi.DisposeAsync();
         if (_azureApi is not null) await _azureApi.DisposeAsync();
@@ -136,6 +155,7 @@ public sealed class ApiFixture : IAsyncLifetime
         if (_recordingApi is not null) await _recordingApi.DisposeAsync();
         if (_limitsApi is not null) await _limitsApi.DisposeAsync();
         if (_untrustedProxyApi is not null) await _untrustedProxyApi.DisposeAsync();
+        if (_limitedApi is not null) await _limitedApi.DisposeAsync();
         if (_emulator is not null) await _emulator.DisposeAsync();
     }
 
@@ -173,13 +193,13 @@ public sealed class ApiFixture : IAsyncLifetime
 
     /// <summary>
     /// The API over <paramref name="connectionString"/>. Its per-client limits are out of reach unless
-    /// <paramref name="settings"/> set them: every test of the assembly is the same loopback client.
+    /// <paramref name="extra"/> sets them: every test of the assembly is the same loopback client.
     /// </summary>
     internal sealed class ApiFactory(
         string connectionString,
         int? contextWindow = null,
         bool recordContent = false,
-        IReadOnlyDictionary<string, string>? settings = null,
+        IReadOnlyDictionary<string, string>? extra = null,
         LogSink? logs = null,
         string environment = "Testing")
         : LoopbackFactory<Program>(new Dictionary<string, string>
@@ -190,8 +210,10 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Chat:MaxRequestBodyBytes"] = "65536",
             ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
+            ["Chat:Streams:AbandonAfter"] = "00:00:02",
             ["Chat:RateLimits:BurstLimit"] = "100000",
             ["Chat:RateLimits:RequestsPerPeriod"] = "100000",
             ["Chat:RateLimits:ConcurrentStreams"] = "1000",
-        }.Concat(settings ?? new Dictionary<string, string>()).GroupBy(s => s.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment);
+            ["Chat:RateLimits:ConcurrentGenerations"] = "1000",
+        }.Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment);
 }

@@ -2,9 +2,24 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import ChatView from '../ChatView.vue'
 import { chatStreamDefaultsKey } from '@/composables/useChatStream'
-import { AFTER_RETRY_MS, answer, sleep, startFakeChatApi, until, type FakeChatApi, type Step } from '@/__tests__/fakeChatApi'
+import {
+  AFTER_RETRY_MS,
+  answer,
+  sleep,
+  startFakeChatApi,
+  startStep,
+  until,
+  type FakeChatApi,
+  type Step,
+} from '@/__tests__/fakeChatApi'
 
-const STORAGE_KEY = 'gptaspire.conversation'
+const LIST_KEY = 'gptaspire.conversations'
+
+/** Where the conversation on screen keeps its messages. */
+function currentConversationKey(): string {
+  const list = JSON.parse(localStorage.getItem(LIST_KEY) ?? '{}') as { currentId?: string }
+  return `${LIST_KEY}.${list.currentId}`
+}
 
 let api: FakeChatApi
 let wrapper: VueWrapper | undefined
@@ -15,7 +30,7 @@ beforeAll(async () => {
 afterAll(() => api.close())
 beforeEach(() => {
   localStorage.clear()
-  api.requests.length = 0
+  api.reset()
 })
 afterEach(() => {
   wrapper?.unmount()
@@ -25,7 +40,9 @@ afterEach(() => {
 function mountChat() {
   wrapper = mount(ChatView, {
     attachTo: document.body,
-    global: { provide: { [chatStreamDefaultsKey as symbol]: { fetch: api.fetch } } },
+    global: {
+      provide: { [chatStreamDefaultsKey as symbol]: { fetch: api.fetch, reconnectDelaysMs: [50, 100, 200] } },
+    },
   })
   return wrapper
 }
@@ -57,10 +74,7 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 3000) {
 
 const lastStatus = (w: VueWrapper) => byTestId(w, 'message-status').at(-1)?.text()
 
-const startEvent: Step = {
-  event: 'start',
-  data: { requestId: 'r', model: 'gpt-test', traceId: 't', promptTokens: 10, contextWindow: 1000, remainingTokens: 990 },
-}
+const startEvent: Step = startStep({ promptTokens: 10, contextWindow: 1000, maxTokens: 500 })
 
 describe('ChatView', () => {
   it('sends on Enter and renders the answer as Markdown while it streams', async () => {
@@ -131,6 +145,7 @@ describe('ChatView', () => {
 
     await waitFor(() => text(w, 'usage').includes('2 tokens'), 'live count')
     expect(text(w, 'usage')).toContain('988 left')
+    expect(text(w, 'max-tokens')).toBe('answer limit 500')
     await waitFor(() => lastStatus(w) === 'done', 'done')
     expect(text(w, 'usage')).toContain('5 tokens')
     expect(text(w, 'usage')).toContain('985 left')
@@ -189,7 +204,7 @@ describe('ChatView', () => {
     expect(byTestId(w, 'error-notice')).toHaveLength(0)
   })
 
-  it('offers Retry after a lost connection, and sends nothing until it is clicked', async () => {
+  it('offers Retry once every reconnection failed, and POSTs nothing until it is clicked', async () => {
     api.handle((_req, index) =>
       index === 0 ? { steps: answer(['Half']).slice(0, 2), end: 'destroy' } : { steps: answer(['Whole']) },
     )
@@ -201,12 +216,13 @@ describe('ChatView', () => {
     expect(text(w, 'error-notice')).toContain('Connection lost')
     expect(lastStatus(w)).toBe('error')
     await sleep(AFTER_RETRY_MS)
-    expect(api.requests).toHaveLength(1)
+    expect(api.posts()).toHaveLength(1)
+    expect(api.resumes()).toHaveLength(3)
 
     await w.get('[data-testid="retry-button"]').trigger('click')
     await waitFor(() => lastStatus(w) === 'done', 'retried answer')
     expect(byTestId(w, 'message-assistant')).toHaveLength(1)
-    expect(api.requests[1]?.body.messages).toEqual([{ role: 'user', content: 'Hi' }])
+    expect(api.posts()[1]?.body.messages).toEqual([{ role: 'user', content: 'Hi' }])
   })
 
   it('Stop aborts the request, keeps the partial answer marked stopped and refocuses the input', async () => {
@@ -224,8 +240,11 @@ describe('ChatView', () => {
     expect(w.find('[data-testid="message-assistant"] .markdown').text()).toBe('Partial answer')
     expect(byTestId(w, 'send-button')).toHaveLength(1)
     expect(document.activeElement).toBe(input(w).element)
+    await until(() => api.stops().length === 1, 2000, 'the stop request')
+    expect(api.stops()[0]?.url).toBe('/api/chat/stream/req-1/stop')
     await sleep(AFTER_RETRY_MS)
-    expect(api.requests).toHaveLength(1)
+    expect(api.posts()).toHaveLength(1)
+    expect(api.resumes()).toHaveLength(0)
   })
 
   it('Esc stops the answer', async () => {
@@ -311,39 +330,116 @@ describe('ChatView', () => {
     expect(lastStatus(second)).toBe('done')
   })
 
-  it('stores an answer while it streams, and shows it as stopped after a reload', async () => {
-    api.handle(() => ({ steps: answer(['Half', ' way']).slice(0, 3), end: 'hang' }))
+  it('resumes an answer that was streaming when the page was reloaded, from where it was', async () => {
+    const steps = answer(['Half', ' way', ' there'])
+    api.handle(() => ({ steps: [...steps.slice(0, 3), { delay: 1000 }, ...steps.slice(3)] }))
     const w = mountChat()
     await type(w, 'Long one')
     await waitFor(() => w.text().includes('Half way'), 'partial')
     // Saving is throttled; wait until the partial answer is stored, as a reload later would find it.
-    await waitFor(() => (localStorage.getItem(STORAGE_KEY) ?? '').includes('Half way'), 'stored')
+    const key = currentConversationKey()
+    await waitFor(() => (localStorage.getItem(key) ?? '').includes('Half way'), 'stored')
 
     // What a reload would find, before the page could react to going away.
-    const stored = localStorage.getItem(STORAGE_KEY)
-    expect(stored).toContain('Half way')
+    const stored = localStorage.getItem(key)
     w.unmount()
     wrapper = undefined
-    localStorage.setItem(STORAGE_KEY, stored!)
+    localStorage.setItem(key, stored!)
 
     const reloaded = mountChat()
 
     expect(reloaded.get('[data-testid="message-assistant"] .markdown').text()).toBe('Half way')
-    expect(lastStatus(reloaded)).toBe('stopped')
+    expect(lastStatus(reloaded)).toBe('streaming')
+    await waitFor(() => lastStatus(reloaded) === 'done', 'resumed answer')
+    expect(reloaded.get('[data-testid="message-assistant"] .markdown').text()).toBe('Half way there')
+    expect(api.posts()).toHaveLength(1)
+    expect(api.resumes().map((r) => [r.url, r.headers['last-event-id']])).toEqual([['/api/chat/stream/req-1', '2']])
+    // Leaving the page is not a stop: the generation was left running for the reload.
+    expect(api.stops()).toHaveLength(0)
   })
 
-  it('New chat clears the conversation and its storage', async () => {
+  it('shows Reconnecting while a lost connection is resumed, and the answer completes once', async () => {
+    const steps = answer(['Before', ' the cut', ' and after'])
+    api.handle(() => ({ steps: [...steps.slice(0, 3), { disconnect: true }, { delay: 100 }, ...steps.slice(3)] }))
+    api.handleResume((_req, index) =>
+      index === 0 ? { status: 502, headers: { 'content-type': 'text/plain' }, body: 'Bad gateway' } : undefined,
+    )
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'reconnecting').length === 1, 'reconnecting notice')
+    expect(text(w, 'reconnecting')).toMatch(/Connection lost\. Reconnecting… \(try [12] of 3\)/)
+    expect(lastStatus(w)).toBe('streaming')
+    await waitFor(() => lastStatus(w) === 'done', 'done')
+    expect(byTestId(w, 'reconnecting')).toHaveLength(0)
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Before the cut and after')
+    expect(byTestId(w, 'error-notice')).toHaveLength(0)
+    expect(api.posts()).toHaveLength(1)
+    expect(api.resumes()).toHaveLength(2)
+  })
+
+  it('says clearly when the answer is gone (404 on resume), keeping the text received', async () => {
+    api.handle(() => ({ steps: [...answer(['Kept part', ' lost part']).slice(0, 2), { disconnect: true }, { delay: 2000 }] }))
+    api.handleResume(() => {
+      api.expire('req-1')
+      return undefined
+    })
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'error-notice').length === 1, 'error notice')
+    expect(text(w, 'error-notice')).toContain('The answer is gone.')
+    expect(text(w, 'error-notice')).toContain('The text received so far is kept.')
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Kept part')
+    expect(lastStatus(w)).toBe('error')
+    expect(byTestId(w, 'retry-button')).toHaveLength(1)
+    expect(api.posts()).toHaveLength(1)
+  })
+
+  it('counts down the Retry-After of a busy API (503) before Retry is possible', async () => {
+    api.handle((_req, index) =>
+      index === 0
+        ? {
+            status: 503,
+            headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+            body: JSON.stringify({ title: 'Service Unavailable', status: 503, detail: 'Too many answers at once.' }),
+          }
+        : { steps: answer(['Now', ' there is room']) },
+    )
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'error-notice').length === 1, 'error notice')
+    expect(text(w, 'error-notice')).toContain('The service is busy. Too many answers at once.')
+    expect(text(w, 'countdown')).toBe('1')
+    expect(w.get('[data-testid="retry-button"]').attributes('disabled')).toBeDefined()
+    await waitFor(() => w.get('[data-testid="retry-button"]').attributes('disabled') === undefined, 'retry enabled', 2500)
+
+    await w.get('[data-testid="retry-button"]').trigger('click')
+    await waitFor(() => lastStatus(w) === 'done', 'retried answer')
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Now there is room')
+    expect(api.posts()).toHaveLength(2)
+  })
+
+  it('New chat starts an empty conversation and keeps the last one in the list', async () => {
     api.handle(() => ({ steps: answer(['Bye']) }))
     const w = mountChat()
     await type(w, 'Hi')
     await waitFor(() => lastStatus(w) === 'done', 'done')
+    const firstKey = currentConversationKey()
 
     await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await flushPromises()
 
     expect(byTestId(w, 'message-user')).toHaveLength(0)
     expect(byTestId(w, 'message-assistant')).toHaveLength(0)
-    expect(localStorage.getItem(STORAGE_KEY)).toBeNull()
     expect(document.activeElement).toBe(input(w).element)
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['New chat', 'Hi'])
+    expect(w.get('[data-testid="new-chat-button"]').attributes('disabled')).toBeDefined()
+    expect(localStorage.getItem(firstKey)).toContain('Bye')
   })
 
   it('edits the last user message and asks again', async () => {
@@ -360,5 +456,173 @@ describe('ChatView', () => {
     expect(api.requests[1]?.body.messages).toEqual([{ role: 'user', content: 'Hello' }])
     expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Hello'])
     expect(byTestId(w, 'message-assistant')).toHaveLength(1)
+  })
+  it('switches between conversations from the list, each with its own messages', async () => {
+    api.handle((req) => ({ steps: answer([`Re: ${req.body.messages.at(-1)?.content}`]) }))
+    const w = mountChat()
+    await type(w, 'Alpha')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+    await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await type(w, 'Beta')
+    await waitFor(() => lastStatus(w) === 'done', 'second answer')
+
+    const items = () => byTestId(w, 'conversation-select')
+    expect(items().map((b) => b.text())).toEqual(['Beta', 'Alpha'])
+    expect(items()[0]?.attributes('aria-current')).toBe('page')
+    expect(text(w, 'conversation-title')).toBe('Beta')
+
+    await items()[1]!.trigger('click')
+
+    expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Alpha'])
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Re: Alpha')
+    expect(items()[1]?.attributes('aria-current')).toBe('page')
+    expect(items()[0]?.attributes('aria-current')).toBeUndefined()
+    expect(text(w, 'conversation-title')).toBe('Alpha')
+    expect(document.activeElement).toBe(input(w).element)
+  })
+
+  it('renames a conversation with the keyboard: Enter keeps the name, Escape drops it', async () => {
+    const w = mountChat()
+    await type(w, 'Question')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    await w.get('[data-testid="rename-conversation"]').trigger('click')
+    const field = w.get<HTMLInputElement>('[data-testid="rename-input"]')
+    expect(document.activeElement).toBe(field.element)
+    expect(field.element.value).toBe('Question')
+    await field.setValue('Budget 2027')
+    await w.get('.conversation-list__rename').trigger('submit')
+
+    expect(text(w, 'conversation-select')).toBe('Budget 2027')
+    expect(text(w, 'conversation-title')).toBe('Budget 2027')
+    await flushPromises()
+    expect(document.activeElement).toBe(w.get('[data-testid="conversation-select"]').element)
+
+    await w.get('[data-testid="rename-conversation"]').trigger('click')
+    await w.get('[data-testid="rename-input"]').setValue('Not this')
+    await w.get('[data-testid="rename-input"]').trigger('keydown', { key: 'Escape' })
+    expect(text(w, 'conversation-select')).toBe('Budget 2027')
+    expect(localStorage.getItem(LIST_KEY)).toContain('Budget 2027')
+  })
+
+  it('deletes a conversation only once confirmed', async () => {
+    api.handle((req) => ({ steps: answer([`Re: ${req.body.messages.at(-1)?.content}`]) }))
+    const w = mountChat()
+    await type(w, 'Keep')
+    await waitFor(() => lastStatus(w) === 'done', 'first')
+    await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await type(w, 'Drop')
+    await waitFor(() => lastStatus(w) === 'done', 'second')
+
+    await byTestId(w, 'delete-conversation')[0]!.trigger('click')
+    expect(w.text()).toContain('Delete “Drop”?')
+    await w.get('.conversation-list__confirm .button:not(.button--stop)').trigger('click')
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['Drop', 'Keep'])
+
+    await byTestId(w, 'delete-conversation')[0]!.trigger('click')
+    await w.get('[data-testid="confirm-delete"]').trigger('click')
+
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['Keep'])
+    expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Keep'])
+  })
+
+  it('sends the settings of the conversation, and refuses values the API would reject', async () => {
+    const w = mountChat()
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    expect(w.get('[data-testid="settings-button"]').attributes('aria-expanded')).toBe('true')
+
+    await w.get('[data-testid="settings-system-prompt"]').setValue('Answer like a pirate.')
+    await w.get('[data-testid="settings-temperature"]').setValue('3')
+    expect(w.get('[data-testid="settings-temperature"]').attributes('aria-invalid')).toBe('true')
+    expect(w.text()).toContain('Use a number from 0 to 2, or leave it empty.')
+    await w.get('[data-testid="settings-max-tokens"]').setValue('64')
+    await type(w, 'Hello')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    expect(api.posts()[0]?.body).toEqual({
+      messages: [
+        { role: 'system', content: 'Answer like a pirate.' },
+        { role: 'user', content: 'Hello' },
+      ],
+      maxTokens: 64,
+    })
+
+    await w.get('[data-testid="settings-temperature"]').setValue('0.2')
+    await type(w, 'Again')
+    await waitFor(() => byTestId(w, 'message-status').length === 2 && lastStatus(w) === 'done', 'second answer')
+    expect(api.posts()[1]?.body.temperature).toBe(0.2)
+
+    // Saved with the conversation: a reload shows them again.
+    w.unmount()
+    wrapper = undefined
+    const reloaded = mountChat()
+    expect(reloaded.get<HTMLTextAreaElement>('[data-testid="settings-system-prompt"]').element.value).toBe(
+      'Answer like a pirate.',
+    )
+    expect(reloaded.get<HTMLInputElement>('[data-testid="settings-max-tokens"]').element.value).toBe('64')
+    expect(reloaded.get<HTMLInputElement>('[data-testid="settings-temperature"]').element.value).toBe('0.2')
+  })
+
+  it('regenerates the last answer from the same conversation', async () => {
+    api.handle((_req, index) => ({ steps: answer([`Take ${index + 1}`]) }))
+    const w = mountChat()
+    await type(w, 'Tell me a joke')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+
+    await w.get('[data-testid="regenerate-button"]').trigger('click')
+    await waitFor(() => w.text().includes('Take 2') && lastStatus(w) === 'done', 'second answer')
+
+    expect(api.posts()[1]?.body).toEqual(api.posts()[0]?.body)
+    expect(byTestId(w, 'message-assistant').map((m) => m.find('.markdown').text())).toEqual(['Take 2'])
+    expect(byTestId(w, 'message-user')).toHaveLength(1)
+  })
+
+  it('copies a whole answer as its Markdown', async () => {
+    const writeText = vi.fn(() => Promise.resolve())
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+    api.handle(() => ({ steps: answer(['# Title', '\n\nSome **bold**', '\n\n```js\nx()\n```\n']) }))
+    const w = mountChat()
+    await type(w, 'Copy this')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    await w.get('[data-testid="copy-answer-button"]').trigger('click')
+
+    await waitFor(() => text(w, 'copy-answer-button') === 'Copied', 'copied')
+    expect(writeText).toHaveBeenCalledWith('# Title\n\nSome **bold**\n\n```js\nx()\n```\n')
+  })
+
+  it('counts the seconds waited for a slow first token', async () => {
+    api.handle(() => ({ steps: [startEvent, { delay: 2300 }, ...answer(['Finally']).slice(1)] }))
+    const w = mountChat()
+    await type(w, 'Slow one')
+
+    await waitFor(() => byTestId(w, 'first-token-wait').length === 1, 'waiting shown')
+    expect(text(w, 'waited-seconds')).toBe('0')
+    await waitFor(() => text(w, 'waited-seconds') === '2', 'two seconds', 3500)
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+    expect(byTestId(w, 'first-token-wait')).toHaveLength(0)
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Finally')
+  })
+  it('names field errors after what the person wrote, not the system prompt sent before it', async () => {
+    api.handle(() => ({
+      status: 400,
+      headers: { 'content-type': 'application/problem+json' },
+      body: JSON.stringify({
+        title: 'One or more validation errors occurred.',
+        status: 400,
+        errors: { 'messages[0].content': ['Too long.'], 'messages[1].content': ['Also too long.'] },
+      }),
+    }))
+    const w = mountChat()
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    await w.get('[data-testid="settings-system-prompt"]').setValue('A very long system prompt')
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'field-error').length === 2, 'field errors')
+    expect(byTestId(w, 'field-error').map((e) => e.text())).toEqual([
+      'System prompt: Too long.',
+      'Message 1: Also too long.',
+    ])
   })
 })
