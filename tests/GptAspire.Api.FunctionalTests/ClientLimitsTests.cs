@@ -163,6 +163,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         var (response, events) = await ChatStream.PostAsync(client, ChatStream.Body("Tell me everything [emulator:long] [emulator:delay=0]"), Timeout);
         using var _ = response;
 
+        Assert.Equal(Limits.DefaultMaxTokens, events[0].Data.GetProperty("maxTokens").GetInt32());
         Assert.Equal("length", events[^1].Data.GetProperty("reason").GetString());
         Assert.Equal(Limits.DefaultMaxTokens, events.Single(e => e.Name == "usage").Data.GetProperty("completionTokens").GetInt32());
     }
