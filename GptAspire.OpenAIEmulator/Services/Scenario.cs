@@ -24,6 +24,7 @@ public sealed partial record Scenario
     public bool ContentFilter { get; init; }
     public bool ServerError { get; init; }
     public bool Drop { get; init; }
+    public bool BadChunk { get; init; }
     public int? FirstTokenDelayMs { get; init; }
     public bool Long { get; init; }
     public int? TokenDelayMs { get; init; }
@@ -50,6 +51,7 @@ public sealed partial record Scenario
                 "content-filter" => scenario with { ContentFilter = true },
                 "server-error" => scenario with { ServerError = true },
                 "drop" => scenario with { Drop = true },
+                "bad-chunk" => scenario with { BadChunk = true },
                 "slow-first-token" => scenario with { FirstTokenDelayMs = Number(value, 0, 600_000) ?? DefaultFirstTokenDelayMs },
                 "long" => scenario with { Long = true },
                 "delay" => scenario with { TokenDelayMs = Number(value, 0, 60_000) ?? scenario.TokenDelayMs },
