@@ -106,7 +106,9 @@ public static class Extensions
                     services.GetRequiredService<IHttpClientFactory>().CreateClient(OpenAIConnectionName));
                 return CreateChatClient(connection, transport).AsIChatClient();
             })
-            .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent);
+            .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent)
+            // Inside the OpenTelemetry client, so that the gen_ai span's error status never carries the upstream body.
+            .Use(inner => new RedactingChatClient(inner));
 
         return builder;
     }
