@@ -30,6 +30,10 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
             ["Chat:HeartbeatInterval"] = "00:00:01",
             ["Chat:UpstreamIdleTimeout"] = "00:00:05",
             ["Chat:Streams:AbandonAfter"] = "00:00:02",
+            // Every test is the same loopback client: per-client limits stay out of reach unless a test sets them.
+            ["Chat:RateLimits:BurstLimit"] = "100000",
+            ["Chat:RateLimits:RequestsPerPeriod"] = "100000",
+            ["Chat:RateLimits:ConcurrentStreams"] = "1000",
         }.Concat(settings ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
         _spans = new ActivityListener
