@@ -65,17 +65,13 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
             body,
             await info.Content.ReadAsStringAsync(Timeout),
             string.Join("\n", response.Headers.Concat(response.Content.Headers).Select(h => $"{h.Key}: {string.Join(",", h.Value)}")));
-        var secrets = KeyPieces(wrongKey).Append(EmulatorErrors.Mask(wrongKey)).Append("Incorrect API key provided").ToArray();
+        var secrets = Secrets.Pieces(wrongKey).Append(EmulatorErrors.Mask(wrongKey)).Append("Incorrect API key provided").ToArray();
         foreach (var secret in secrets)
         {
             Assert.DoesNotContain(secret, wire);
             AssertNowhere(api, events, secret);
         }
     }
-
-    /// <summary>The key and every 8-character piece of it.</summary>
-    public static IEnumerable<string> KeyPieces(string key) =>
-        Enumerable.Range(0, key.Length - 7).Select(i => key.Substring(i, 8)).Prepend(key);
 
     private static List<ReceivedEvent> Parse(string sse) =>
         [.. System.Net.ServerSentEvents.SseParser.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(sse))).Enumerate()
