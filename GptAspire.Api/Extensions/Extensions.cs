@@ -127,7 +127,9 @@ public static class Extensions
                 return CreateChatClient(connection, transport).AsIChatClient();
             })
             .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent)
-            .Use(inner => new CompactUpdatesChatClient(inner));
+            .Use(inner => new CompactUpdatesChatClient(inner))
+            // Inside the OpenTelemetry client, so that the gen_ai span's error status never carries the upstream body.
+            .Use(inner => new RedactingChatClient(inner));
 
         return builder;
     }

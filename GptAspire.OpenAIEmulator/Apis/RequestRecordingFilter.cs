@@ -4,7 +4,7 @@ namespace GptAspire.OpenAIEmulator.Apis;
 
 /// <summary>
 /// Records every chat completions call in the <see cref="RequestLog"/>, whatever its outcome (a 401 too),
-/// and ends the record once the response has been written, cut short by the caller, or dropped.
+/// gives its response an <c>x-request-id</c> as OpenAI does, and ends the record once the response has been written, cut short by the caller, or dropped.
 /// </summary>
 public sealed class RequestRecordingFilter(ChatRoute route) : IEndpointFilter
 {
@@ -14,6 +14,8 @@ public sealed class RequestRecordingFilter(ChatRoute route) : IEndpointFilter
         var log = httpContext.RequestServices.GetRequiredService<RequestLog>();
         var entry = log.Begin(route, httpContext.Request.Path, httpContext.Request.Headers.TraceParent);
         httpContext.Features.Set(entry);
+        // OpenAI names every response; clients log this id (never the body) when a call fails.
+        httpContext.Response.Headers["x-request-id"] = $"req_{Guid.NewGuid():n}";
 
         object? result;
         try

@@ -6,7 +6,7 @@ namespace GptAspire.OpenAIEmulator.Services;
 /// <summary>
 /// Writes a streamed reply as OpenAI does: <c>data: {chunk}</c> events, each flushed as soon as it is due on
 /// the shared <see cref="StreamPacer"/> clock, then <c>data: [DONE]</c>; or, for <c>[emulator:drop]</c>, an
-/// aborted connection instead.
+/// aborted connection instead; for <c>[emulator:bad-chunk]</c>, a chunk that is not JSON before the end.
 /// </summary>
 public sealed class ChatCompletionStreamResult(
     StreamPacer pacer,
@@ -51,6 +51,15 @@ public sealed class ChatCompletionStreamResult(
             entry.AddCompletionTokens(plan.Pieces[i].TokenCount);
             writer.WriteContent(output, plan.Pieces[i].Text);
             await output.FlushAsync(cancellationToken);
+        }
+
+        if (plan.BadChunk)
+        {
+            // A chunk cut off mid-JSON, as a broken proxy or a truncated write would deliver it, then the normal end.
+            ChunkWriter.WriteBroken(output, plan);
+            ChunkWriter.WriteDone(output);
+            await output.FlushAsync(cancellationToken);
+            return;
         }
 
         if (plan.FinishReason is not { } finishReason)

@@ -18,7 +18,7 @@ public sealed class ChatCompletionService(
 {
     public const string SystemFingerprint = "fp_emulator";
 
-    // "A few tokens" before a content filter stop or a dropped connection.
+    // "A few tokens" before a content filter stop, a dropped connection or a broken chunk.
     private const int TokensBeforeInterruption = 10;
 
     private const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -71,6 +71,11 @@ public sealed class ChatCompletionService(
             (limit, finishReason) = (maxTokens, "length");
         }
 
+        if (scenario.BadChunk)
+        {
+            limit = Math.Min(limit, TokensBeforeInterruption);
+        }
+
         if (scenario.Drop)
         {
             (limit, finishReason) = (Math.Min(limit, TokensBeforeInterruption), null);
@@ -89,6 +94,7 @@ public sealed class ChatCompletionService(
             FirstTokenDelay = scenario.FirstTokenDelayMs is { } slow ? TimeSpan.FromMilliseconds(slow) : tokenDelay,
             TokenDelay = tokenDelay,
             IncludeUsage = request.StreamOptions?.IncludeUsage == true,
+            BadChunk = scenario.BadChunk,
         };
     }
 

@@ -58,5 +58,13 @@ public sealed class ChunkWriter
         output.Write(EventEnd);
     }
 
+    /// <summary>A chunk whose JSON stops in the middle of a string: <c>data: {"id":"...","choices":[{"delta":{"content":"unterminated</c>.</summary>
+    public static void WriteBroken(IBufferWriter<byte> output, CompletionPlan plan)
+    {
+        output.Write(DataPrefix);
+        output.Write(System.Text.Encoding.UTF8.GetBytes($"{{\"id\":\"{plan.Id}\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"unterminated"));
+        output.Write(EventEnd);
+    }
+
     public static void WriteDone(IBufferWriter<byte> output) => output.Write("data: [DONE]\n\n"u8);
 }

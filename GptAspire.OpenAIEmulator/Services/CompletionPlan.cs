@@ -17,6 +17,9 @@ public sealed record CompletionPlan
     public required TimeSpan TokenDelay { get; init; }
     public required bool IncludeUsage { get; init; }
 
+    /// <summary>After its tokens the stream sends a chunk that is not JSON (<c>[emulator:bad-chunk]</c>).</summary>
+    public bool BadChunk { get; init; }
+
     public bool Drops => FinishReason is null;
 
     public int CompletionTokens => Pieces.Sum(piece => piece.TokenCount);

@@ -26,6 +26,7 @@ public sealed partial record Scenario
     public bool ContentFilter { get; init; }
     public bool ServerError { get; init; }
     public bool Drop { get; init; }
+    public bool BadChunk { get; init; }
     public int? FirstTokenDelayMs { get; init; }
     /// <summary>About how many tokens a long reply has; null for an ordinary reply.</summary>
     public int? LongTokens { get; init; }
@@ -54,6 +55,7 @@ public sealed partial record Scenario
                 "content-filter" => scenario with { ContentFilter = true },
                 "server-error" => scenario with { ServerError = true },
                 "drop" => scenario with { Drop = true },
+                "bad-chunk" => scenario with { BadChunk = true },
                 "slow-first-token" => scenario with { FirstTokenDelayMs = Number(value, 0, 600_000) ?? DefaultFirstTokenDelayMs },
                 "long" => scenario with { LongTokens = Number(value, 1, MaxLongTokens) ?? DefaultLongTokens },
                 "delay" => scenario with { TokenDelayMs = Number(value, 0, 60_000) ?? scenario.TokenDelayMs },

@@ -153,6 +153,40 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
     }
 
     [Fact]
+    public async Task BadChunkSendsSomeTokensThenAChunkThatIsNotJsonThenDone()
+    {
+        using var client = emulator.CreateHttpClient();
+
+        using var response = await Chat.SendAsync(client, Chat.OpenAIPath, Chat.Body("hello [emulator:bad-chunk]", stream: true), Cancellation);
+        var payloads = (await response.Content.ReadAsStringAsync(Cancellation))
+            .Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e.StartsWith("data: ", StringComparison.Ordinal) ? e["data: ".Length..] : throw new Xunit.Sdk.XunitException($"Not a data event: {e}"))
+            .ToList();
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("[DONE]", payloads[^1]);
+        var chunks = payloads[..^2];
+        Assert.All(chunks, chunk => Assert.Equal("chat.completion.chunk", JsonDocument.Parse(chunk).RootElement.GetProperty("object").GetString()));
+        Assert.Equal(10, chunks.Count(chunk => chunk.Contains("\"content\":\"") && !chunk.Contains("\"role\"")));
+        Assert.DoesNotContain(chunks, chunk => chunk.Contains("\"finish_reason\":\""));
+        Assert.ThrowsAny<JsonException>(() => JsonDocument.Parse(payloads[^2]));
+        Assert.StartsWith("{\"id\":\"chatcmpl-", payloads[^2]);
+    }
+
+    [Fact]
+    public async Task EveryChatResponseHasAnOpenAIStyleRequestId()
+    {
+        using var client = emulator.CreateHttpClient();
+
+        using var ok = await Chat.SendAsync(client, Chat.OpenAIPath, Chat.Body("hello", maxTokens: 2), Cancellation);
+        using var failed = await Chat.SendAsync(client, Chat.OpenAIPath, Chat.Body("hello [emulator:server-error]"), Cancellation);
+
+        var ids = new[] { ok, failed }.Select(r => r.Headers.GetValues("x-request-id").Single()).ToList();
+        Assert.All(ids, id => Assert.Matches("^req_[0-9a-f]{32}$", id));
+        Assert.NotEqual(ids[0], ids[1]);
+    }
+
+    [Fact]
     public async Task DropWithoutStreamingClosesTheConnectionWithoutAResponse()
     {
         using var client = emulator.CreateHttpClient();

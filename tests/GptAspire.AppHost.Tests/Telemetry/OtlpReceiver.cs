@@ -13,7 +13,16 @@ namespace GptAspire.AppHost.Tests.Telemetry;
 /// <summary>A span as exported over OTLP.</summary>
 public sealed record ReceivedSpan(
     string Service, string Scope, string TraceId, string SpanId, string ParentSpanId, string Name, int Kind,
-    IReadOnlyDictionary<string, string> Attributes);
+    IReadOnlyDictionary<string, string> Attributes)
+{
+    /// <summary>The span's status: 0 unset, 1 ok, 2 error.</summary>
+    public int StatusCode { get; init; }
+
+    public string StatusMessage { get; init; } = "";
+}
+
+/// <summary>One data point of a counter (a sum) as exported over OTLP: its attributes and its (cumulative) value.</summary>
+public sealed record ReceivedPoint(string Service, string Metric, IReadOnlyDictionary<string, string> Attributes, double Value);
 
 /// <summary>A log record as exported over OTLP: its text and attribute values, and its trace id.</summary>
 public sealed record ReceivedLog(string Service, string TraceId, string Text);
@@ -31,6 +40,12 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public ConcurrentQueue<ReceivedLog> Logs { get; } = new();
 
     public ConcurrentDictionary<(string Service, string Metric), bool> Metrics { get; } = new();
+
+    /// <summary>The data points of every sum (counter) metric received.</summary>
+    public ConcurrentQueue<ReceivedPoint> Points { get; } = new();
+
+    /// <summary>Every request body received, as sent: what a search for secrets must cover, field by field or not.</summary>
+    public ConcurrentQueue<byte[]> Raw { get; } = new();
 
     private OtlpReceiver(WebApplication app) => _app = app;
 
@@ -57,6 +72,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     private IResult Read(Action<byte[]> read, byte[] body, HttpRequest request)
     {
+        Raw.Enqueue(body);
         try
         {
             read(body);
@@ -105,8 +121,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
     // Span{trace_id(1), span_id(2), parent_span_id(4), name(5), kind(6), attributes(9)}
     private static ReceivedSpan ReadSpan(string service, string scope, ReadOnlySpan<byte> data)
     {
-        string traceId = "", spanId = "", parent = "", name = "";
-        var kind = 0;
+        string traceId = "", spanId = "", parent = "", name = "", statusMessage = "";
+        int kind = 0, statusCode = 0;
         var attributes = new Dictionary<string, string>();
         var span = new ProtoReader(data);
         while (span.Next())
@@ -119,11 +135,27 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 case 5: name = span.String(); break;
                 case 6: kind = (int)span.Varint(); break;
                 case 9: var (key, value) = KeyValue(span.Bytes()); attributes[key] = value; break;
+                case 15: (statusCode, statusMessage) = Status(span.Bytes()); break;
                 default: span.Skip(); break;
             }
         }
 
-        return new ReceivedSpan(service, scope, traceId, spanId, parent, name, kind, attributes);
+        return new ReceivedSpan(service, scope, traceId, spanId, parent, name, kind, attributes) { StatusCode = statusCode, StatusMessage = statusMessage };
+    }
+
+    // Status{message(2), code(3)}
+    private static (int Code, string Message) Status(ReadOnlySpan<byte> data)
+    {
+        var (code, message) = (0, "");
+        var status = new ProtoReader(data);
+        while (status.Next())
+        {
+            if (status.Field == 2) message = status.String();
+            else if (status.Field == 3) code = (int)status.Varint();
+            else status.Skip();
+        }
+
+        return (code, message);
     }
 
     // ExportLogsServiceRequest.resource_logs(1) > {resource(1), scope_logs(2)} > {log_records(2)}
@@ -182,13 +214,40 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 {
                     if (scopeMetrics.Field != 2) { scopeMetrics.Skip(); continue; }
                     var metric = new ProtoReader(scopeMetrics.Bytes());
+                    var name = "";
                     while (metric.Next())
                     {
-                        if (metric.Field == 1) Metrics[(service, metric.String())] = true;
+                        if (metric.Field == 1) Metrics[(service, name = metric.String())] = true;
+                        else if (metric.Field == 7) ReadSum(service, name, metric.Bytes());
                         else metric.Skip();
                     }
                 }
             }
+        }
+    }
+
+    // Metric{name(1), sum(7)} (the name comes first) > Sum{data_points(1)} > NumberDataPoint{as_double(4), as_int(6), attributes(7)}
+    private void ReadSum(string service, string metric, ReadOnlySpan<byte> data)
+    {
+        var sum = new ProtoReader(data);
+        while (sum.Next())
+        {
+            if (sum.Field != 1) { sum.Skip(); continue; }
+            var point = new ProtoReader(sum.Bytes());
+            var attributes = new Dictionary<string, string>();
+            double value = 0;
+            while (point.Next())
+            {
+                switch (point.Field)
+                {
+                    case 4: value = point.Double(); break;
+                    case 6: value = point.Fixed64(); break;
+                    case 7: var (key, text) = KeyValue(point.Bytes()); attributes[key] = text; break;
+                    default: point.Skip(); break;
+                }
+            }
+
+            Points.Enqueue(new ReceivedPoint(service, metric, attributes, value));
         }
     }
 

@@ -48,6 +48,13 @@ internal ref struct ProtoReader(ReadOnlySpan<byte> data)
         return value;
     }
 
+    public long Fixed64()
+    {
+        var value = BinaryPrimitives.ReadInt64LittleEndian(_data.Slice(_position, 8));
+        _position += 8;
+        return value;
+    }
+
     public void Skip()
     {
         switch (_wireType)

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace GptAspire.Api.FunctionalTests;
+
+/// <summary>
+/// One more API over the shared emulator, on Kestrel over loopback, with what an operator would see of it: its
+/// logs (every level), every span of the process (tests pick theirs by trace id) and the measurements of its own
+/// meters. Dispose it at the end of the test.
+/// </summary>
+public sealed class ObservedApi : WebApplicationFactory<Program>
+{
+    private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly ActivityListener _spans;
+    private readonly MeterListener _meters = new();
+
+    public ObservedApi(ApiFixture fixture, string key = ApiFixture.Key, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        _settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:openai"] = $"Endpoint={new Uri(fixture.EmulatorAddress, "v1")};Key={key};Model=gpt-4o-mini",
+            ["Chat:HeartbeatInterval"] = "00:00:01",
+            ["Chat:UpstreamIdleTimeout"] = "00:00:05",
+            ["Chat:Streams:AbandonAfter"] = "00:00:02",
+            // Every test is the same loopback client: per-client limits stay out of reach unless a test sets them.
+            ["Chat:RateLimits:BurstLimit"] = "100000",
+            ["Chat:RateLimits:RequestsPerPeriod"] = "100000",
+            ["Chat:RateLimits:ConcurrentStreams"] = "1000",
+        }.Concat(settings ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
+        _spans = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = Spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(_spans);
+
+        UseKestrel(0);
+        StartServer();
+        Client = new HttpClient
+        {
+            BaseAddress = new(Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()),
+            Timeout = TimeSpan.FromMinutes(2),
+        };
+
+        // Only this API's meters: other APIs of the test process record into meters of their own.
+        var meterFactory = Services.GetRequiredService<IMeterFactory>();
+        _meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Scope == meterFactory)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            Measurements.Enqueue(new Measurement(instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value?.ToString()))));
+        _meters.Start();
+    }
+
+    public HttpClient Client { get; }
+
+    public LogSink Logs { get; } = new();
+
+    /// <summary>Spans of the whole test process that ended since this API started.</summary>
+    public ConcurrentQueue<Activity> Spans { get; } = new();
+
+    public ConcurrentQueue<Measurement> Measurements { get; } = new();
+
+    /// <summary>
+    /// The API's server span of the POST that started the stream with trace id <paramref name="traceId"/>, once it ended
+    /// (the emulator's server span, in this process too, carries the same trace id).
+    /// </summary>
+    public Task<Activity> ServerSpanAsync(string traceId) =>
+        EventuallyAsync(() => Spans.FirstOrDefault(a => a.Kind == ActivityKind.Server && a.TraceId.ToHexString() == traceId
+            && a.GetTagItem("http.request.method") as string == "POST" && a.GetTagItem("http.route") as string == "/api/chat/stream"),
+            $"the API's POST server span in trace {traceId}");
+
+    /// <summary>Waits until <paramref name="find"/> finds something (telemetry is recorded just after the response ends).</summary>
+    public static async Task<T> EventuallyAsync<T>(Func<T?> find, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            if (find() is { } found)
+            {
+                return found;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new Xunit.Sdk.XunitException($"Found no {what} within {within ?? TimeSpan.FromSeconds(10)}.");
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>Everything an operator could read of a span: its name, status, tags, events and links.</summary>
+    public static string Describe(Activity span) => string.Join("\n", new[]
+        {
+            $"{span.Source.Name} {span.OperationName} {span.DisplayName} {span.Status} {span.StatusDescription}",
+        }
+        .Concat(span.TagObjects.Select(t => $"{t.Key}={t.Value}"))
+        .Concat(span.Events.SelectMany(e => e.Tags.Select(t => $"{e.Name} {t.Key}={t.Value}")))
+        .Concat(span.Baggage.Select(b => $"baggage {b.Key}={b.Value}")));
+
+    /// <summary>Everything an operator could read of a log entry: its category, message and exception.</summary>
+    public static string Describe(LogEntry entry) => $"{entry.Category} {entry.Level} {entry.Message} {entry.Exception}";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs).AddFilter<LogSink>(null, LogLevel.Trace));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await base.DisposeAsync();
+        _spans.Dispose();
+        _meters.Dispose();
+    }
+
+    /// <summary>One measurement of a counter of this API.</summary>
+    public sealed record Measurement(string Instrument, long Value, IReadOnlyDictionary<string, string?> Tags);
+}
