@@ -46,14 +46,15 @@ public static class ChatApi
         return app;
     }
 
-    public static async Task<Results<ChatStreamResult, ValidationProblem, ProblemHttpResult>> StartChat(
-        ChatRequestBody body, ChatStreamService chat, ChatStreamStore store, HttpResponse response, CancellationToken cancellationToken)
+    public static async Task<IResult> StartChat(
+        ChatRequestBody body, ChatStreamService chat, ChatStreamStore store, HttpContext context, CancellationToken cancellationToken)
     {
-        return await chat.StartAsync(body.Request!, cancellationToken) switch
+        return await chat.StartAsync(body.Request!, ClientIdentity.PartitionKey(context), cancellationToken) switch
         {
             ChatStart.Started started => new ChatStreamResult(started.Reader, store),
             ChatStart.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),
-            ChatStart.Full full => Full(response, full.RetryAfter),
+            ChatStart.Full full => Full(context.Response, full.RetryAfter),
+            ChatStart.TooMany => ClientLimitsExtensions.TooManyGenerations(),
             var other => throw new InvalidOperationException($"Unknown start {other}."),
         };
     }

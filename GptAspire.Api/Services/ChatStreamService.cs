@@ -20,6 +20,9 @@ public abstract record ChatStart
 
     /// <summary>The API runs as many generations as it may: 503 with <c>Retry-After</c>.</summary>
     public sealed record Full(TimeSpan RetryAfter) : ChatStart;
+
+    /// <summary>The client has as many generations running as it may: 429 with <c>Retry-After</c>.</summary>
+    public sealed record TooMany : ChatStart;
 }
 
 /// <summary>
@@ -33,6 +36,7 @@ public sealed partial class ChatStreamService(
     ChatModelInfo model,
     PromptTokenCounter tokenCounter,
     ChatLimits limits,
+    ClientGenerationLimiter generations,
     ChatMetrics metrics,
     ChatStreamStore store,
     IOptions<ChatStreamOptions> options,
@@ -41,12 +45,11 @@ public sealed partial class ChatStreamService(
 {
     private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
 
-    /// <summary>Prompt tokens of the request's conversation, counted locally.</summary>
-    public int CountPromptTokens(ChatRequest request) =>
-        tokenCounter.CountPrompt(request.Messages!.Select(m => (m.Role!, m.Content!)));
-
-    /// <summary>Checks the token budget, then starts the generation in the background.</summary>
-    public async Task<ChatStart> StartAsync(ChatRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the token budget and the client's running generations (<paramref name="client"/>: see
+    /// <see cref="ClientIdentity.PartitionKey"/>), then starts the generation in the background.
+    /// </summary>
+    public async Task<ChatStart> StartAsync(ChatRequest request, string client, CancellationToken cancellationToken)
     {
         var errors = limits.ValidatePrompt(request, out var promptTokens);
         if (errors.Count > 0)
@@ -56,10 +59,29 @@ public sealed partial class ChatStreamService(
 
         request = request with { MaxTokens = limits.EffectiveMaxTokens(request, promptTokens) };
 
+        // Held until the generation ends, however long it outlives this request.
+        var lease = generations.TryAcquire(client);
+        if (!lease.IsAcquired)
+        {
+            lease.Dispose();
+            return new ChatStart.TooMany();
+        }
+
         var requestId = Guid.NewGuid().ToString("n");
-        var stream = await store.TryCreateAsync(requestId, cancellationToken);
+        ChatStreamBuffer? stream;
+        try
+        {
+            stream = await store.TryCreateAsync(requestId, cancellationToken);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
         if (stream is null)
         {
+            lease.Dispose();
             return new ChatStart.Full(store.Options.RetryAfterWhenFull);
         }
 
@@ -74,7 +96,13 @@ public sealed partial class ChatStreamService(
         store.Append(stream, frames.Event(ChatEventNames.Start, start));
 
         // The generation keeps the request's trace (Activity.Current flows) but not its cancellation.
-        _ = Task.Run(() => GenerateAsync(request, promptTokens, stream, frames), CancellationToken.None);
+        _ = Task.Run(async () =>
+        {
+            using (lease)
+            {
+                await GenerateAsync(request, promptTokens, stream, frames);
+            }
+        }, CancellationToken.None);
         return new ChatStart.Started(reader);
     }
 

@@ -120,6 +120,61 @@ public class ClientLimitsTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Generations_left_running_count_against_the_client_until_they_end()
+    {
+        var (api, server) = fixture.StartApi(new Dictionary<string, string>
+        {
+            ["Chat:RateLimits:ConcurrentGenerations"] = "2",
+            ["Chat:RateLimits:ConcurrentStreams"] = "100",
+            ["Chat:RateLimits:BurstLimit"] = "100",
+            ["Chat:Streams:AbandonAfter"] = "00:01:00",
+        });
+        try
+        {
+            api.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.77");
+            // Two answers started and left at once: they go on generating, and paying, without their requests.
+            var ids = new List<string>();
+            for (var i = 0; i < 2; i++)
+            {
+                var before = await ChatStream.ReadUntilCutAsync(api,
+                    new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Keep going [emulator:long] [emulator:delay=200]", 100)) },
+                    events => events.Count >= 1, Timeout);
+                ids.Add(before[0].Data.GetProperty("requestId").GetString()!);
+            }
+
+            using var refused = await ChatAsync(api, "A third one");
+            await AssertTooManyRequests(refused, "answered at once");
+
+            // Another client is not affected.
+            using var other = ApiFixture.ClientAt(api.BaseAddress!, "198.51.100.78");
+            using var theirs = await ChatAsync(other, "Mine");
+            Assert.Equal(HttpStatusCode.OK, theirs.StatusCode);
+
+            using var stop = await ChatStream.StopAsync(api, ids[0], Timeout);
+            Assert.Equal(HttpStatusCode.Accepted, stop.StatusCode);
+            HttpResponseMessage? accepted = null;
+            for (var attempt = 0; attempt < 20 && accepted?.StatusCode != HttpStatusCode.OK; attempt++)
+            {
+                accepted?.Dispose();
+                accepted = await ChatAsync(api, "Now?");
+                if (accepted.StatusCode != HttpStatusCode.OK)
+                {
+                    await Task.Delay(250, Timeout);
+                }
+            }
+
+            Assert.Equal(HttpStatusCode.OK, accepted?.StatusCode);
+            accepted!.Dispose();
+            using var _ = await ChatStream.StopAsync(api, ids[1], Timeout);
+        }
+        finally
+        {
+            api.Dispose();
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_signed_in_user_passed_on_by_the_web_server_is_the_client_whatever_the_address()
     {
         using var alice = Client("198.51.100.5");

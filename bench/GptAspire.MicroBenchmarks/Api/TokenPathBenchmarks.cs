@@ -78,7 +78,7 @@ public class TokenPathBenchmarks
     [Benchmark]
     public async Task<long> StreamOneAnswer()
     {
-        var start = (ChatStart.Started)await _service.StartAsync(_request, CancellationToken.None);
+        var start = (ChatStart.Started)await _service.StartAsync(_request, "benchmark-client", CancellationToken.None);
         var reader = start.Reader;
         var batch = new List<ChatStreamEvent>();
         _sink.Position = 0;
