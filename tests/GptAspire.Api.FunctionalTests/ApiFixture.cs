@@ -24,13 +24,17 @@ public sealed class ApiFixture : IAsyncLifetime
     private ApiFactory? _azureApi;
     private ApiFactory? _smallContextApi;
     private ApiFactory? _recordingApi;
+    private ApiFactory? _wrongKeyApi;
+
+    /// <summary>A key the emulator refuses.</summary>
+    public const string WrongKey = "wrong-key-7c1d9e3a5b";
 
     public Uri EmulatorAddress { get; private set; } = null!;
 
     /// <summary>The API configured with an OpenAI-style connection string.</summary>
     public HttpClient Api { get; private set; } = null!;
 
-    /// <summary>The API configured with an Azure OpenAI connection string (deployment route, api-key header).</summary>
+    /// <summary>The API configured with an Azure OpenAI connection string (called on the resource's <c>/openai/v1</c>).</summary>
     public HttpClient AzureApi { get; private set; } = null!;
 
     /// <summary>The API with a 1,000-token context window, for the token budget.</summary>
@@ -40,6 +44,11 @@ public sealed class ApiFixture : IAsyncLifetime
     public HttpClient RecordingApi { get; private set; } = null!;
 
     public HttpClient Emulator { get; private set; } = null!;
+
+    /// <summary>The API configured with a key the emulator refuses, and its services.</summary>
+    public HttpClient WrongKeyApi { get; private set; } = null!;
+
+    public IServiceProvider WrongKeyApiServices => _wrongKeyApi!.Services;
 
     public async ValueTask InitializeAsync()
     {
@@ -59,6 +68,9 @@ public sealed class ApiFixture : IAsyncLifetime
         _recordingApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", recordContent: true);
         RecordingApi = new HttpClient { BaseAddress = _recordingApi.Start() };
 
+        _wrongKeyApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={WrongKey};Model=gpt-4o-mini");
+        WrongKeyApi = new HttpClient { BaseAddress = _wrongKeyApi.Start() };
+
         await Task.CompletedTask;
     }
 
@@ -68,11 +80,13 @@ public sealed class ApiFixture : IAsyncLifetime
         AzureApi.Dispose();
         SmallContextApi.Dispose();
         RecordingApi.Dispose();
+        WrongKeyApi.Dispose();
         Emulator.Dispose();
         if (_openAIApi is not null) await _openAIApi.DisposeAsync();
         if (_azureApi is not null) await _azureApi.DisposeAsync();
         if (_smallContextApi is not null) await _smallContextApi.DisposeAsync();
         if (_recordingApi is not null) await _recordingApi.DisposeAsync();
+        if (_wrongKeyApi is not null) await _wrongKeyApi.DisposeAsync();
         if (_emulator is not null) await _emulator.DisposeAsync();
     }
 
