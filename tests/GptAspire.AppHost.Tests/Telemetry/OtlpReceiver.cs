@@ -13,7 +13,11 @@ namespace GptAspire.AppHost.Tests.Telemetry;
 /// <summary>A span as exported over OTLP.</summary>
 public sealed record ReceivedSpan(
     string Service, string Scope, string TraceId, string SpanId, string ParentSpanId, string Name, int Kind,
-    IReadOnlyDictionary<string, string> Attributes);
+    IReadOnlyDictionary<string, string> Attributes)
+{
+    /// <summary>The exporting process's <c>service.instance.id</c>: which replica, when a resource has several.</summary>
+    public string Instance { get; init; } = "";
+}
 
 /// <summary>A log record as exported over OTLP: its text and attribute values, and its trace id.</summary>
 public sealed record ReceivedLog(string Service, string TraceId, string Text);
@@ -86,6 +90,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
             if (request.Field != 1) { request.Skip(); continue; }
             var resourceSpans = request.Bytes();
             var service = ServiceOf(resourceSpans, 1);
+            var instance = ServiceOf(resourceSpans, 1, "service.instance.id");
             var reader = new ProtoReader(resourceSpans);
             while (reader.Next())
             {
@@ -95,7 +100,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 while (scopeSpans.Next())
                 {
                     if (scopeSpans.Field == 1) scope = NameOfScope(scopeSpans.Bytes());
-                    else if (scopeSpans.Field == 2) Spans.Enqueue(ReadSpan(service, scope, scopeSpans.Bytes()));
+                    else if (scopeSpans.Field == 2) Spans.Enqueue(ReadSpan(service, scope, scopeSpans.Bytes()) with { Instance = instance });
                     else scopeSpans.Skip();
                 }
             }
@@ -192,8 +197,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    // Resource{attributes(1)}: the value of service.name.
-    private static string ServiceOf(ReadOnlySpan<byte> container, int resourceField)
+    // Resource{attributes(1)}: the value of service.name (or of another resource attribute).
+    private static string ServiceOf(ReadOnlySpan<byte> container, int resourceField, string attribute = "service.name")
     {
         var reader = new ProtoReader(container);
         while (reader.Next())
@@ -204,7 +209,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
             {
                 if (resource.Field != 1) { resource.Skip(); continue; }
                 var (key, value) = KeyValue(resource.Bytes());
-                if (key == "service.name") return value;
+                if (key == attribute) return value;
             }
         }
 
