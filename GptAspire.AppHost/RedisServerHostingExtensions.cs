@@ -43,7 +43,7 @@ public static class RedisServerHostingExtensions
         }
 
         var redis = new RedisServerResource(name, builder.AppHostDirectory);
-        if (FindOnPath(Command) is null)
+        if (!IsInstalled())
         {
             builder.Eventing.Subscribe<BeforeStartEvent>((e, _) =>
             {
@@ -69,9 +69,9 @@ public static class RedisServerHostingExtensions
             .ExcludeFromManifest();
     }
 
-    private static string? FindOnPath(string command) =>
+    /// <summary>Whether <see cref="Command"/> is on the <c>PATH</c>.</summary>
+    public static bool IsInstalled() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, command))
-            .FirstOrDefault(File.Exists);
+            .Any(directory => File.Exists(Path.Combine(directory, Command)));
 }

@@ -22,6 +22,11 @@ public sealed class ReplicasFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        if (!GptAspire.Hosting.RedisServerHostingExtensions.IsInstalled())
+        {
+            throw new InvalidOperationException(GptAspire.Hosting.RedisServerHostingExtensions.InstallHint);
+        }
+
         Telemetry = await OtlpReceiver.StartAsync();
         _host = await RunningAppHost.StartAsync([$"--Api:Replicas={Replicas}"],
             builder => AppHostFixture.SendTelemetryTo(builder, Telemetry.Endpoint));
