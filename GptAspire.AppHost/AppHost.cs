@@ -13,6 +13,7 @@ var api = builder.AddProject<Projects.GptAspire_Api>("api")
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", url => url.DisplayLocation = UrlDisplayLocation.DetailsOnly);
 
+// The API maps its Scalar reference page in Development only.
 if (builder.ExecutionContext.IsRunMode && builder.Environment.IsDevelopment())
 {
     api.WithUrlForEndpoint("http", endpoint => new() { Url = endpoint.Url + "/scalar", DisplayText = "API reference", Endpoint = endpoint });

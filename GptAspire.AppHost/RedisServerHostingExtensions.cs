@@ -58,9 +58,11 @@ public static class RedisServerHostingExtensions
             {
                 context.Args.Add("--port");
                 context.Args.Add(redis.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
-                // Only this machine may connect, and nothing is written to disk: the streams are short-lived.
+                // Only this machine may connect (over IPv6 too, where it has it: the leading '-' makes ::1 optional),
+                // and nothing is written to disk: the streams are short-lived.
                 context.Args.Add("--bind");
                 context.Args.Add("127.0.0.1");
+                context.Args.Add("-::1");
                 context.Args.Add("--save");
                 context.Args.Add("");
                 context.Args.Add("--appendonly");
