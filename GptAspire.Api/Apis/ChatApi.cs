@@ -1,27 +1,38 @@
-using System.Net.ServerSentEvents;
-using System.Text.Json;
+using System.Globalization;
 using GptAspire.Api.Models;
 using GptAspire.Api.Services;
-using Microsoft.AspNetCore.Http.Features;
+using GptAspire.Api.Services.Streams;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Mvc;
 
 namespace GptAspire.Api.Apis;
 
 public static class ChatApi
 {
-    /// <summary>Maps <c>POST /api/chat/stream</c> (the SSE stream) and <c>GET /api/info</c>.</summary>
+    /// <summary>
+    /// Maps the chat API: <c>POST /api/chat/stream</c> (start an answer and stream it), <c>GET
+    /// /api/chat/stream/{requestId}</c> (resume it, with <c>Last-Event-ID</c>), <c>POST
+    /// /api/chat/stream/{requestId}/stop</c> and <c>GET /api/info</c>.
+    /// </summary>
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Chat");
 
-        api.MapPost("/chat/stream", StreamChat)
+        api.MapPost("/chat/stream", StartChat)
             .WithName("StreamChat")
-            .WithSummary("Streams a chat answer as named server-sent events: start, token*, usage, finish | error.")
-            .Accepts<ChatRequest>("application/json")
+            .WithSummary("Starts an answer and streams it as named server-sent events: start, token*, usage, finish | error.")
+            .AddEndpointFilter<ChatRequestValidationFilter>()
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        api.MapGet("/chat/stream/{requestId}", ResumeChat)
+            .WithName("ResumeChat")
+            .WithSummary("Streams an answer again: the events after Last-Event-ID (or ?lastEventId=), then the live rest.");
+
+        api.MapPost("/chat/stream/{requestId}/stop", StopChat)
+            .WithName("StopChat")
+            .WithSummary("Stops an answer wherever it runs: readers get usage and finish 'stopped'.");
 
         api.MapGet("/info", GetInfo)
             .WithName("GetInfo")
@@ -30,93 +41,72 @@ public static class ChatApi
         return app;
     }
 
+    public static async Task<Results<ChatStreamResult, ValidationProblem, ProblemHttpResult>> StartChat(
+        ChatRequestBody body, ChatStreamService chat, ChatStreamStore store, HttpResponse response, CancellationToken cancellationToken)
+    {
+        return await chat.StartAsync(body.Request!, cancellationToken) switch
+        {
+            ChatStart.Started started => new ChatStreamResult(started.Reader, store),
+            ChatStart.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),
+            ChatStart.Full full => Full(response, full.RetryAfter),
+            var other => throw new InvalidOperationException($"Unknown start {other}."),
+        };
+    }
+
+    public static async Task<Results<ChatStreamResult, ProblemHttpResult>> ResumeChat(
+        string requestId,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
+        [FromQuery] string? lastEventId,
+        ChatStreamStore store,
+        CancellationToken cancellationToken)
+    {
+        if (!TryParseEventId(lastEventIdHeader ?? lastEventId, out var afterId))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Bad Last-Event-ID",
+                detail: "Last-Event-ID must be the id of an event of this stream: a whole number from 0.");
+        }
+
+        var reader = await store.OpenAsync(requestId, afterId, cancellationToken);
+        return reader is null ? NotFound(requestId) : new ChatStreamResult(reader, store);
+    }
+
+    public static async Task<Results<Accepted, Ok, ProblemHttpResult>> StopChat(
+        string requestId, ChatStreamStore store, CancellationToken cancellationToken)
+    {
+        return await store.StopAsync(requestId, cancellationToken) switch
+        {
+            StopOutcome.Stopping => TypedResults.Accepted((string?)null),
+            StopOutcome.AlreadyEnded => TypedResults.Ok(),
+            _ => NotFound(requestId),
+        };
+    }
+
     public static Ok<ChatInfo> GetInfo(ChatModelInfo model) =>
         TypedResults.Ok(new ChatInfo(model.Model, model.ContextWindow, model.UsingEmulator));
 
-    public static async Task<Results<ServerSentEventsWithHeartbeatResult<object>, ValidationProblem, ProblemHttpResult>> StreamChat(
-        HttpContext context,
-        ChatStreamService chat,
-        ChatModelInfo model,
-        IOptions<ChatStreamOptions> options,
-        IOptions<JsonOptions> json)
+    // No id: from the start. Otherwise a whole number; the stream sends the events after it.
+    private static bool TryParseEventId(string? value, out long afterId)
     {
-        var request = context.Request;
-        if (!request.HasJsonContentType())
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported media type",
-                detail: "Send the chat request as JSON with 'Content-Type: application/json'.");
-        }
-
-        if (request.GetTypedHeaders().ContentType?.Charset is { Length: > 0 } charset
-            && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
-            && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported media type",
-                detail: "Send the chat request as UTF-8 JSON.");
-        }
-
-        var limit = options.Value.MaxRequestBodyBytes;
-        if (request.ContentLength > limit)
-        {
-            return BodyProblem($"The request body is larger than {limit} bytes.");
-        }
-
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-        {
-            sizeFeature.MaxRequestBodySize = limit;
-        }
-
-        ChatRequest? chatRequest;
-        try
-        {
-            chatRequest = await request.ReadFromJsonAsync<ChatRequest>(json.Value.SerializerOptions, context.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            var field = JsonPathToField(e.Path);
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                [field] = [field == "body" ? "The request body must be a JSON object with a 'messages' array." : $"'{field}' has the wrong JSON type or format."],
-            });
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return BodyProblem($"The request body is larger than {limit} bytes.");
-        }
-
-        var errors = ChatRequestValidator.Validate(chatRequest);
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        var promptTokens = chat.CountPromptTokens(chatRequest!);
-        errors = ChatRequestValidator.ValidateBudget(promptTokens, chatRequest!.MaxTokens, model.ContextWindow);
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        return new ServerSentEventsWithHeartbeatResult<object>(
-            chat.StreamAsync(chatRequest, promptTokens, context.RequestAborted),
-            options.Value.HeartbeatInterval);
+        afterId = -1;
+        return string.IsNullOrEmpty(value)
+            || (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out afterId) && afterId >= 0);
     }
 
-    private static ValidationProblem BodyProblem(string message) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [message] });
+    private static ProblemHttpResult NotFound(string requestId) => TypedResults.Problem(
+        statusCode: StatusCodes.Status404NotFound,
+        title: "Unknown stream",
+        detail: $"No answer '{requestId}' is running or kept: it never existed, or it ended more than the retention time ago.");
 
-    // "$.messages[0].content" -> "messages[0].content"; "$" or nothing -> "body".
-    internal static string JsonPathToField(string? path)
+    private static ProblemHttpResult Full(HttpResponse response, TimeSpan retryAfter)
     {
-        if (string.IsNullOrEmpty(path) || path == "$")
-        {
-            return "body";
-        }
-
-        return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+        var seconds = (int)Math.Ceiling(retryAfter.TotalSeconds);
+        response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Too many answers in progress",
+            detail: "The server is answering as many questions as it can. Try again shortly.",
+            extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds });
     }
 }

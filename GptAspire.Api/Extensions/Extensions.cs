@@ -1,5 +1,6 @@
 using System.ClientModel.Primitives;
 using GptAspire.Api.Services;
+using GptAspire.Api.Services.Streams;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
@@ -9,6 +10,9 @@ public static class Extensions
 {
     /// <summary>The name of the OpenAI connection string, and of the HttpClient that carries its calls.</summary>
     public const string OpenAIConnectionName = "openai";
+
+    /// <summary>The name of the Redis connection string that shares streams between replicas (optional).</summary>
+    public const string StreamsConnectionName = "streams";
 
     /// <summary>
     /// Registers the chat stream: settings, the model's token budget, metrics and the OpenAI chat client.
@@ -21,6 +25,7 @@ public static class Extensions
             .Bind(section)
             .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Chat:HeartbeatInterval must be positive.")
             .Validate(o => o.UpstreamIdleTimeout > TimeSpan.Zero, "Chat:UpstreamIdleTimeout must be positive.")
+            .Validate(o => o.MaxAnswerDuration > TimeSpan.Zero, "Chat:MaxAnswerDuration must be positive.")
             .Validate(o => o.MaxRequestBodyBytes > 0, "Chat:MaxRequestBodyBytes must be positive.")
             .Validate(o => o.ContextWindow is null or > 0, "Chat:ContextWindow must be positive when set.")
             .ValidateOnStart();
@@ -37,6 +42,7 @@ public static class Extensions
         builder.Services.AddSingleton(PromptTokenCounter.ForModel(connection.Model));
         builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<ChatStreamService>();
+        builder.AddChatStreamStore();
 
         builder.AddOpenAIChatClient(connection, settings.RecordMessageContent);
         if (!settings.UsingEmulator)
@@ -45,6 +51,41 @@ public static class Extensions
             builder.Services.AddHealthChecks().AddCheck<OpenAIHealthCheck>(OpenAIHealthCheck.Name);
         }
 
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers where generations are kept for resuming: in memory, and when the app has a <c>streams</c>
+    /// connection (Redis), shared with the other replicas through it. Also the clock that sends heartbeats and
+    /// ends abandoned, stalled and too-long generations.
+    /// </summary>
+    public static IHostApplicationBuilder AddChatStreamStore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ChatStreamsOptions>()
+            .Bind(builder.Configuration.GetSection(ChatStreamsOptions.SectionName))
+            .Validate(o => o.RetainFor > TimeSpan.Zero, "Chat:Streams:RetainFor must be positive.")
+            .Validate(o => o.AbandonAfter > TimeSpan.Zero, "Chat:Streams:AbandonAfter must be positive.")
+            .Validate(o => o.MaxLiveStreams > 0, "Chat:Streams:MaxLiveStreams must be positive.")
+            .Validate(o => o.MaxRetainedStreams >= 0, "Chat:Streams:MaxRetainedStreams must not be negative.")
+            .Validate(o => o.MaxEventsPerStream > 3, "Chat:Streams:MaxEventsPerStream must be more than 3.")
+            .Validate(o => o.MaxBytesPerStream > 1024, "Chat:Streams:MaxBytesPerStream must be more than 1024.")
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<ChatStreamStore>();
+        if (!string.IsNullOrEmpty(builder.Configuration.GetConnectionString(StreamsConnectionName)))
+        {
+            // Traced, with a health check: reads, stops, presence. The generation's per-event writes (an XADD and a
+            // PUBLISH per token) go over a second, untraced connection: a span per token would bury the answer's trace.
+            builder.AddRedisClient(StreamsConnectionName);
+            builder.AddKeyedRedisClient(StreamsConnectionName, settings =>
+            {
+                settings.DisableTracing = true;
+                settings.DisableHealthChecks = true;
+            });
+            builder.Services.AddSingleton<IChatStreamBackplane, RedisChatStreamBackplane>();
+        }
+
+        builder.Services.AddHostedService<ChatStreamClock>();
         return builder;
     }
 

@@ -21,6 +21,9 @@ public static class FinishReasons
     public const string Stop = "stop";
     public const string Length = "length";
     public const string ContentFilter = "content_filter";
+
+    /// <summary>Not OpenAI's: the answer was stopped with <c>POST /api/chat/stream/{requestId}/stop</c>.</summary>
+    public const string Stopped = "stopped";
 }
 
 /// <summary>The <c>code</c> values of the <c>error</c> event.</summary>
@@ -31,10 +34,36 @@ public static class ChatErrorCodes
     public const string UpstreamUnavailable = "upstream_unavailable";
     public const string UpstreamTimeout = "upstream_timeout";
     public const string UpstreamError = "upstream_error";
+
+    /// <summary>Nobody read the stream for <c>Chat:Streams:AbandonAfter</c>, so the answer was cancelled.</summary>
+    public const string Abandoned = "abandoned";
+
+    /// <summary>The API is shutting down; the answer can be asked for again.</summary>
+    public const string ServerShuttingDown = "server_shutting_down";
+
+    /// <summary>The answer streamed for longer than <c>Chat:MaxAnswerDuration</c>.</summary>
+    public const string AnswerTooLong = "answer_too_long";
+
+    /// <summary>The answer reached the stream's event or byte limit (<c>Chat:Streams</c>).</summary>
+    public const string StreamTooLarge = "stream_too_large";
+
+    /// <summary>The replica that generated the answer stopped before the answer ended.</summary>
+    public const string ServerUnavailable = "server_unavailable";
 }
 
-/// <summary>Data of the <c>start</c> event: who answers, and the token budget before the answer.</summary>
-public sealed record StartEvent(string RequestId, string Model, string TraceId, int PromptTokens, int ContextWindow, int RemainingTokens);
+/// <summary>
+/// Data of the <c>start</c> event: who answers, the token budget before the answer, the heartbeat interval
+/// (a stream silent for twice that long is lost) and the cap on answer tokens.
+/// </summary>
+public sealed record StartEvent(
+    string RequestId,
+    string Model,
+    string TraceId,
+    int PromptTokens,
+    int ContextWindow,
+    int RemainingTokens,
+    int HeartbeatSeconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? MaxTokens);
 
 /// <summary>Data of a <c>token</c> event: one content delta, sent as soon as it arrives.</summary>
 public sealed record TokenEvent(string Text);

@@ -14,6 +14,9 @@ public sealed class ChatStreamOptions
     /// <summary>The longest wait for the first token, or between two tokens, before <c>upstream_timeout</c>.</summary>
     public TimeSpan UpstreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>The longest an answer may stream before it ends with <c>error</c> <c>answer_too_long</c>.</summary>
+    public TimeSpan MaxAnswerDuration { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Bodies larger than this are refused with 400 before they are read.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 

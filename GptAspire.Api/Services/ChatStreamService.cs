@@ -1,46 +1,83 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Json;
 using GptAspire.Api.Models;
+using GptAspire.Api.Services.Streams;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
 namespace GptAspire.Api.Services;
 
+/// <summary>What <see cref="ChatStreamService.StartAsync"/> gave.</summary>
+public abstract record ChatStart
+{
+    /// <summary>The generation runs: read it from the start.</summary>
+    public sealed record Started(ChatStreamReader Reader) : ChatStart;
+
+    /// <summary>The conversation does not fit the token budget: 400 naming the fields.</summary>
+    public sealed record Invalid(Dictionary<string, string[]> Errors) : ChatStart;
+
+    /// <summary>The API runs as many generations as it may: 503 with <c>Retry-After</c>.</summary>
+    public sealed record Full(TimeSpan RetryAfter) : ChatStart;
+}
+
 /// <summary>
-/// Streams one chat answer from the <see cref="IChatClient"/> as the API's named events:
-/// <c>start</c>, <c>token</c>*, <c>usage</c>, <c>finish</c>, or <c>error</c> last on failure.
-/// All OpenAI-specific handling of the API lives here and in <see cref="UpstreamErrors"/>.
+/// Runs chat answers from the <see cref="IChatClient"/> as the API's named events: <c>start</c>, <c>token</c>*,
+/// <c>usage</c>, <c>finish</c>, or <c>error</c> last on failure. A generation runs on its own, not on the request
+/// that started it, and writes its events to the <see cref="ChatStreamStore"/>, where any connection can read
+/// them. All OpenAI-specific handling of the API lives here and in <see cref="UpstreamErrors"/>.
 /// </summary>
 public sealed partial class ChatStreamService(
     IChatClient chatClient,
     ChatModelInfo model,
     PromptTokenCounter tokenCounter,
     ChatMetrics metrics,
+    ChatStreamStore store,
     IOptions<ChatStreamOptions> options,
+    IOptions<JsonOptions> json,
     ILogger<ChatStreamService> logger)
 {
+    private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
+
     /// <summary>Prompt tokens of the request's conversation, counted locally.</summary>
     public int CountPromptTokens(ChatRequest request) =>
         tokenCounter.CountPrompt(request.Messages!.Select(m => (m.Role!, m.Content!)));
 
-    /// <summary>The events of one answer. Cancel <paramref name="cancellationToken"/> to cancel the upstream call.</summary>
-    public async IAsyncEnumerable<SseItem<object>> StreamAsync(
-        ChatRequest request,
-        int promptTokens,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Checks the token budget, then starts the generation in the background.</summary>
+    public async Task<ChatStart> StartAsync(ChatRequest request, CancellationToken cancellationToken)
     {
+        var promptTokens = CountPromptTokens(request);
+        var errors = ChatRequestValidator.ValidateBudget(promptTokens, request.MaxTokens, model.ContextWindow);
+        if (errors.Count > 0)
+        {
+            return new ChatStart.Invalid(errors);
+        }
+
         var requestId = Guid.NewGuid().ToString("n");
+        var stream = await store.TryCreateAsync(requestId, cancellationToken);
+        if (stream is null)
+        {
+            return new ChatStart.Full(store.Options.RetryAfterWhenFull);
+        }
+
+        // The reader is attached before the generation starts, so that it sees every event and the stream is
+        // never without a reader in its first moments.
+        var reader = stream.AttachReader(afterId: -1);
+        var frames = new ChatStreamFrameWriter(_json);
         var traceId = Activity.Current?.TraceId.ToHexString() ?? ActivityTraceId.CreateRandom().ToHexString();
-        var nextId = 0;
-        SseItem<object> Event(string name, object data) =>
-            new(data, name) { EventId = (nextId++).ToString(CultureInfo.InvariantCulture) };
+        var start = new StartEvent(
+            requestId, model.Model, traceId, promptTokens, model.ContextWindow, model.ContextWindow - promptTokens,
+            (int)options.Value.HeartbeatInterval.TotalSeconds, request.MaxTokens);
+        store.Append(stream, frames.Event(ChatEventNames.Start, start));
 
-        yield return Event(ChatEventNames.Start, new StartEvent(
-            requestId, model.Model, traceId, promptTokens, model.ContextWindow, model.ContextWindow - promptTokens));
+        // The generation keeps the request's trace (Activity.Current flows) but not its cancellation.
+        _ = Task.Run(() => GenerateAsync(request, promptTokens, stream, frames), CancellationToken.None);
+        return new ChatStart.Started(reader);
+    }
 
+    private async Task GenerateAsync(ChatRequest request, int promptTokens, ChatStreamBuffer stream, ChatStreamFrameWriter frames)
+    {
         using var measurement = metrics.Start(model.Model);
         var messages = request.Messages!.Select(m => new ChatMessage(new ChatRole(m.Role!), m.Content)).ToList();
         var chatOptions = new ChatOptions
@@ -49,38 +86,18 @@ public sealed partial class ChatStreamService(
             Temperature = (float?)request.Temperature,
         };
 
-        // One token source cancels upstream both when the caller goes away and when upstream stays silent.
-        using var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var idleTimeout = options.Value.UpstreamIdleTimeout;
+        var cancellation = stream.GenerationAborted;
         var answer = new StringBuilder();
         string? finishReason = null;
         UsageDetails? usage = null;
         ErrorEvent? error = null;
+        var tooLarge = false;
 
-        var updates = chatClient.GetStreamingResponseAsync(messages, chatOptions, upstream.Token).GetAsyncEnumerator(upstream.Token);
         try
         {
-            while (true)
+            await foreach (var update in chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellation).WithCancellation(cancellation))
             {
-                upstream.CancelAfter(idleTimeout);
-                try
-                {
-                    if (!await updates.MoveNextAsync())
-                    {
-                        break;
-                    }
-
-                    // The clock is for upstream only: a slow client reading the token is not an upstream timeout.
-                    upstream.CancelAfter(Timeout.InfiniteTimeSpan);
-                }
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-                {
-                    error = upstream.IsCancellationRequested ? UpstreamErrors.Timeout() : UpstreamErrors.Map(e);
-                    LogUpstreamFailure(logger, requestId, error.Code, e);
-                    break;
-                }
-
-                var update = updates.Current;
+                stream.Touch();
                 if (update.FinishReason is { } reason)
                 {
                     finishReason = reason.Value;
@@ -99,39 +116,74 @@ public sealed partial class ChatStreamService(
                 {
                     measurement.Token();
                     answer.Append(text);
-                    yield return Event(ChatEventNames.Token, new TokenEvent(text));
+                    if (store.Append(stream, frames.Token(text)) == AppendResult.LimitReached)
+                    {
+                        tooLarge = true;
+                        break;
+                    }
                 }
             }
         }
-        finally
+        catch (Exception) when (stream.AbortReason != GenerationAbortReason.None)
         {
-            await updates.DisposeAsync();
+            // Ended on purpose; the reason decides the last event below.
+        }
+        catch (Exception e)
+        {
+            error = UpstreamErrors.Map(e);
+            var failure = UpstreamErrors.Describe(e);
+            LogUpstreamFailure(logger, stream.RequestId, error.Code, failure.Status, failure.UpstreamRequestId, failure.Kind);
         }
 
-        if (error is null && finishReason is null)
+        var abort = stream.AbortReason;
+        if (tooLarge)
+        {
+            error = UpstreamErrors.StreamTooLarge();
+        }
+        else if (error is null && abort != GenerationAbortReason.None && abort != GenerationAbortReason.Stopped)
+        {
+            error = abort switch
+            {
+                GenerationAbortReason.Abandoned => UpstreamErrors.Abandoned(),
+                GenerationAbortReason.ShuttingDown => UpstreamErrors.ShuttingDown(),
+                GenerationAbortReason.TooLong => UpstreamErrors.AnswerTooLong(),
+                _ => UpstreamErrors.Timeout(),
+            };
+            if (abort is GenerationAbortReason.UpstreamIdle or GenerationAbortReason.TooLong)
+            {
+                LogUpstreamFailure(logger, stream.RequestId, error.Code, null, null, null);
+            }
+        }
+        else if (error is null && abort == GenerationAbortReason.Stopped)
+        {
+            finishReason = FinishReasons.Stopped;
+            usage = null;
+        }
+        else if (error is null && finishReason is null)
         {
             error = UpstreamErrors.EndedEarly();
+            LogUpstreamFailure(logger, stream.RequestId, error.Code, null, null, null);
         }
 
         if (error is not null)
         {
             measurement.End(error.Code, 0);
-            yield return Event(ChatEventNames.Error, error);
-            yield break;
+            store.Append(stream, frames.Event(ChatEventNames.Error, error, error.Code));
+            return;
         }
 
         var prompt = (int?)usage?.InputTokenCount ?? promptTokens;
         var completion = (int?)usage?.OutputTokenCount ?? tokenCounter.Count(answer.ToString());
         var total = (int?)usage?.TotalTokenCount ?? prompt + completion;
         measurement.End(finishReason!, completion);
-        LogStreamFinished(logger, requestId, finishReason!, completion);
+        LogStreamFinished(logger, stream.RequestId, finishReason!, completion);
 
-        yield return Event(ChatEventNames.Usage, new UsageEvent(prompt, completion, total, Math.Max(0, model.ContextWindow - total)));
-        yield return Event(ChatEventNames.Finish, new FinishEvent(finishReason!));
+        store.Append(stream, frames.Event(ChatEventNames.Usage, new UsageEvent(prompt, completion, total, Math.Max(0, model.ContextWindow - total))));
+        store.Append(stream, frames.Event(ChatEventNames.Finish, new FinishEvent(finishReason!)));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Chat stream {RequestId} failed upstream: {ErrorCode}")]
-    private static partial void LogUpstreamFailure(ILogger logger, string requestId, string errorCode, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chat stream {RequestId} failed upstream: {ErrorCode} (status {UpstreamStatus}, upstream request {UpstreamRequestId}, {FailureKind})")]
+    private static partial void LogUpstreamFailure(ILogger logger, string requestId, string errorCode, int? upstreamStatus, string? upstreamRequestId, string? failureKind);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat stream {RequestId} finished: {FinishReason}, {CompletionTokens} completion tokens")]
     private static partial void LogStreamFinished(ILogger logger, string requestId, string finishReason, int completionTokens);

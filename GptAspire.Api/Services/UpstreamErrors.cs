@@ -17,6 +17,50 @@ public static class UpstreamErrors
     public static ErrorEvent EndedEarly() =>
         new(ChatErrorCodes.UpstreamUnavailable, "The connection to the AI service ended before the answer was complete. Try again.");
 
+    public static ErrorEvent Abandoned() =>
+        new(ChatErrorCodes.Abandoned, "The answer was cancelled because nobody was reading it.");
+
+    public static ErrorEvent ShuttingDown() =>
+        new(ChatErrorCodes.ServerShuttingDown, "The server is restarting. Try again in a moment.", 5);
+
+    public static ErrorEvent AnswerTooLong() =>
+        new(ChatErrorCodes.AnswerTooLong, "The answer took too long and was cut off.");
+
+    public static ErrorEvent StreamTooLarge() =>
+        new(ChatErrorCodes.StreamTooLarge, "The answer was too long to keep and was cut off.");
+
+    public static ErrorEvent ServerUnavailable() =>
+        new(ChatErrorCodes.ServerUnavailable, "The server that was writing this answer stopped. Try again.");
+
+    /// <summary>
+    /// What operators may see of a failure: the HTTP status, the upstream's request id and the kind of failure.
+    /// Never the body (it may echo part of the key) nor the exception's message.
+    /// </summary>
+    public static UpstreamFailure Describe(Exception exception)
+    {
+        if (exception is ClientResultException { Status: > 0 } result)
+        {
+            var headers = result.GetRawResponse()?.Headers;
+            string? requestId = null;
+            if (headers is not null && !headers.TryGetValue("x-request-id", out requestId))
+            {
+                headers.TryGetValue("apim-request-id", out requestId);
+            }
+
+            return new UpstreamFailure(result.Status, requestId, "http_status");
+        }
+
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http)
+            {
+                return new UpstreamFailure(null, null, http.HttpRequestError.ToString());
+            }
+        }
+
+        return new UpstreamFailure(null, null, exception.GetType().Name);
+    }
+
     public static ErrorEvent Map(Exception exception) => exception switch
     {
         ClientResultException { Status: 429 } e => RateLimited(RetryAfterSeconds(e)),
@@ -110,3 +154,6 @@ public static class UpstreamErrors
         }
     }
 }
+
+/// <summary>The loggable facts of an upstream failure.</summary>
+public sealed record UpstreamFailure(int? Status, string? UpstreamRequestId, string Kind);

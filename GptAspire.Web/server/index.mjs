@@ -2,15 +2,24 @@
 // - development: the app through Vite in middleware mode (hot reload on the same port);
 // - production: the built `dist/` with cache headers and an SPA fallback.
 // Both proxy /api to the API found through Aspire's service discovery variables, streaming
-// Server-Sent Events through unbuffered and uncompressed, and answer GET /health.
+// Server-Sent Events through unbuffered and uncompressed, and answer GET /health. Being the
+// app's public edge, both also apply security.mjs: security headers, canonical paths only, and
+// only the headers the API needs, with a client address the client cannot choose.
 import fs from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import path from 'node:path'
 import process from 'node:process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import express from 'express'
 import { createProxyMiddleware } from 'http-proxy-middleware'
 import pino from 'pino'
+import {
+  rejectNonCanonicalPaths,
+  resolveClientTrust,
+  rewriteForwardedHeaders,
+  securityHeaders,
+} from './security.mjs'
 import { shutdownTelemetry } from './telemetry.mjs'
 
 /** @typedef {'development' | 'production'} Mode */
@@ -23,6 +32,8 @@ import { shutdownTelemetry } from './telemetry.mjs'
  * @property {string} [distDir] The built app served in production. Default: `<root>/dist`.
  * @property {import('pino').Logger} [logger]
  * @property {number} [shutdownGraceMs] How long open streams may finish on close. Default 2000.
+ * @property {import('./security.mjs').ClientTrust} [clientTrust] Who may vouch for the client's
+ *   address and identity. Default: nobody (see {@link resolveClientTrust}).
  */
 
 /**
@@ -38,22 +49,6 @@ const webRoot = fileURLToPath(new URL('..', import.meta.url))
 
 /** Hashed build output: the name changes whenever the content does. */
 const IMMUTABLE = 'public, max-age=31536000, immutable'
-
-/**
- * Defense in depth for model output rendered as HTML: scripts only from this origin, no
- * remote images (a model-chosen URL could leak the conversation), API calls same-origin.
- */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ')
 
 /**
  * The API's base URL: `API_URL` if set, else Aspire's `services__api__https__0`, else
@@ -105,19 +100,24 @@ export async function createServer(options) {
   const logger = options.logger ?? createLogger()
   const shutdownGraceMs = options.shutdownGraceMs ?? 2000
   const apiUrl = new URL(options.apiUrl).href
+  const clientTrust = options.clientTrust ?? { trustProxy: false, trustContainerAppsAuth: false }
 
   const app = express()
   app.disable('x-powered-by')
   // Express picks some behaviour from its env; keep it in step with the mode.
   app.set('env', mode)
+  // req.ip and req.protocol believe X-Forwarded-* only from these proxies.
+  app.set('trust proxy', clientTrust.trustProxy)
   const server = http.createServer(app)
 
+  app.use(securityHeaders(mode))
   app.get('/health', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'Healthy' })
   })
   app.use(requestLog(logger))
+  app.use(rejectNonCanonicalPaths())
   // No compression middleware anywhere: it would buffer text/event-stream.
-  app.use(apiProxy(apiUrl, mode, logger))
+  app.use(apiProxy(apiUrl, mode, logger, clientTrust))
 
   /** @type {import('vite').ViteDevServer | undefined} */
   let vite
@@ -136,27 +136,45 @@ export async function createServer(options) {
 
   /** @type {Promise<void> | undefined} */
   let closing
+  /** @type {net.Server | undefined} */
+  let loopbackV6
   return {
     app,
     server,
     mode,
-    listen(port = 0, host) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, host, () => {
-          server.off('error', reject)
-          const address = /** @type {import('node:net').AddressInfo} */ (server.address())
-          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
-          resolve(`http://${shown}:${address.port}`)
-        })
-      })
+    async listen(port = 0, host) {
+      if (host !== 'localhost') {
+        const address = await listenOn(server, port, host)
+        const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
+        return `http://${shown}:${address.port}`
+      }
+      // "localhost" is 127.0.0.1 for some clients and ::1 for others (Aspire's proxy resolves
+      // it too): answer on both loopback addresses, one port, one HTTP server.
+      const { port: bound } = await listenOn(server, port, '127.0.0.1')
+      const ipv6 = net.createServer((socket) => server.emit('connection', socket))
+      try {
+        await listenOn(ipv6, bound, '::1')
+        loopbackV6 = ipv6
+      } catch (err) {
+        // A machine without IPv6 loopback has only 127.0.0.1 behind "localhost".
+        const code = /** @type {NodeJS.ErrnoException} */ (err).code
+        if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT') {
+          server.close()
+          throw err
+        }
+      }
+      return `http://localhost:${bound}`
     },
     close() {
       closing ??= (async () => {
-        const closed = new Promise((resolve) => {
-          if (!server.listening) return resolve(undefined)
-          server.close(() => resolve(undefined))
-        })
+        /** @param {net.Server | undefined} listener */
+        const closeListener = (listener) =>
+          new Promise((resolve) => {
+            if (!listener?.listening) return resolve(undefined)
+            listener.close(() => resolve(undefined))
+          })
+        // Each resolves once its own connections have ended (the ::1 ones are counted there).
+        const closed = Promise.all([closeListener(server), closeListener(loopbackV6)])
         server.closeIdleConnections()
         // Open streams get a moment to end; then they are cut (the API cancels upstream).
         const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs)
@@ -169,34 +187,49 @@ export async function createServer(options) {
 }
 
 /**
- * Proxies /api/* as is. http-proxy pipes the upstream response without buffering, forwards
- * every request header (traceparent included; with OpenTelemetry on, the http instrumentation
- * writes the current span's traceparent instead) and copies X-Accel-Buffering back.
+ * Proxies /api/* (canonical paths only, see rejectNonCanonicalPaths). http-proxy pipes the
+ * upstream response without buffering and copies X-Accel-Buffering back. The API gets only the
+ * headers it reads (traceparent included; with OpenTelemetry on, the http instrumentation writes
+ * the current span's traceparent instead) and an X-Forwarded-For this server vouches for.
  * @param {string} apiUrl
  * @param {Mode} mode
  * @param {import('pino').Logger} logger
+ * @param {import('./security.mjs').ClientTrust} clientTrust
  */
-function apiProxy(apiUrl, mode, logger) {
+function apiProxy(apiUrl, mode, logger, clientTrust) {
   return createProxyMiddleware({
     target: apiUrl,
     pathFilter: '/api/',
     changeOrigin: true,
-    xfwd: true,
+    // X-Forwarded-* are written by rewriteForwardedHeaders: http-proxy's xfwd appends to the client's.
+    xfwd: false,
     // The ASP.NET dev certificate is not in Node's CA store; verify certificates in production.
     secure: mode === 'production',
     on: {
-      proxyReq(proxyReq, _req, res) {
+      proxyReq(proxyReq, req, res) {
+        rewriteForwardedHeaders(proxyReq, /** @type {import('express').Request} */ (req), clientTrust.trustContainerAppsAuth)
         // Stop in the browser closes the response: end the upstream request at once so the
         // API cancels its OpenAI call (http-proxy alone only reacts to 'aborted').
         res.on('close', () => {
           if (!res.writableFinished) proxyReq.destroy()
         })
       },
-      proxyRes(proxyRes) {
+      proxyRes(proxyRes, req, res) {
         if (String(proxyRes.headers['content-type'] ?? '').startsWith('text/event-stream')) {
           proxyRes.headers['x-accel-buffering'] ??= 'no'
           proxyRes.headers['cache-control'] ??= 'no-cache, no-transform'
         }
+        // http-proxy pipes the body and ends the browser's response only on a complete one: an
+        // API that dies or closes mid-stream would leave the browser waiting on an open stream
+        // with no terminal event. Cut it too, as nginx does, so the page sees the lost connection.
+        proxyRes.once('close', () => {
+          if (proxyRes.complete || res.writableEnded || res.destroyed) return
+          logger.warn(
+            { path: req.url?.split('?')[0], status: proxyRes.statusCode },
+            'api closed the response before its end; closing the client response',
+          )
+          res.destroy()
+        })
       },
       error(err, req, res) {
         const code = /** @type {NodeJS.ErrnoException} */ (err).code
@@ -222,6 +255,22 @@ function apiProxy(apiUrl, mode, logger) {
 }
 
 /**
+ * @param {net.Server} server
+ * @param {number} port
+ * @param {string | undefined} host
+ * @returns {Promise<net.AddressInfo>}
+ */
+function listenOn(server, port, host) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve(/** @type {net.AddressInfo} */ (server.address()))
+    })
+  })
+}
+
+/**
  * The built app: hashed assets cached for a year, everything else revalidated, and
  * index.html for any other GET that wants HTML (client-side routes).
  * @param {string} distDir
@@ -238,8 +287,6 @@ function staticApp(distDir) {
       index: false,
       setHeaders(res, filePath) {
         res.setHeader('Cache-Control', filePath.startsWith(assetsDir) ? IMMUTABLE : 'no-cache')
-        res.setHeader('X-Content-Type-Options', 'nosniff')
-        if (filePath.endsWith('.html')) res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY)
       },
     }),
   )
@@ -253,11 +300,7 @@ function staticApp(distDir) {
     if (!wantsApp) return next()
     res.sendFile(indexFile, {
       cacheControl: false,
-      headers: {
-        'Cache-Control': 'no-cache',
-        'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-        'X-Content-Type-Options': 'nosniff',
-      },
+      headers: { 'Cache-Control': 'no-cache' },
     })
   })
   return router
@@ -308,11 +351,21 @@ async function main() {
     await shutdownTelemetry()
     process.exit(1)
   }
-  // Unset: every interface, IPv4 and IPv6 (what a container and Aspire's proxy need).
-  const host = process.env.HOST || undefined
-  const web = await createServer({ mode, apiUrl, logger })
+  let clientTrust
+  try {
+    clientTrust = resolveClientTrust(process.env)
+  } catch (err) {
+    logger.fatal(/** @type {Error} */ (err).message)
+    await shutdownTelemetry()
+    process.exit(1)
+  }
+
+  // Unset: in development only this machine (Aspire's proxy reaches it on localhost); in
+  // production every interface, IPv4 and IPv6 (what a container needs).
+  const host = process.env.HOST || (mode === 'development' ? 'localhost' : undefined)
+  const web = await createServer({ mode, apiUrl, logger, clientTrust })
   const url = await web.listen(port, host)
-  logger.info({ mode, url, api: apiUrl }, 'web server listening')
+  logger.info({ mode, url, api: apiUrl, trustProxy: clientTrust.trustProxy, trustContainerAppsAuth: clientTrust.trustContainerAppsAuth }, 'web server listening')
 
   let stopping = false
   /** @param {NodeJS.Signals} signal */

@@ -24,6 +24,7 @@ public sealed class ApiFixture : IAsyncLifetime
     private ApiFactory? _azureApi;
     private ApiFactory? _smallContextApi;
     private ApiFactory? _recordingApi;
+    private ApiFactory? _limitedApi;
     private ApiFactory? _wrongKeyApi;
 
     /// <summary>A key the emulator refuses.</summary>
@@ -43,12 +44,22 @@ public sealed class ApiFixture : IAsyncLifetime
     /// <summary>The API with <c>Chat:RecordMessageContent</c> on.</summary>
     public HttpClient RecordingApi { get; private set; } = null!;
 
+    /// <summary>The API with tight stream limits: 2 live streams, 60 events a stream, finished streams kept 2 s.</summary>
+    public HttpClient LimitedApi { get; private set; } = null!;
+
     public HttpClient Emulator { get; private set; } = null!;
 
     /// <summary>The API configured with a key the emulator refuses, and its services.</summary>
     public HttpClient WrongKeyApi { get; private set; } = null!;
 
     public IServiceProvider WrongKeyApiServices => _wrongKeyApi!.Services;
+
+    /// <summary>Starts one more API over the shared emulator, for a test that stops it or changes its settings.</summary>
+    public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings);
+        return (new HttpClient { BaseAddress = factory.Start(), Timeout = TimeSpan.FromMinutes(2) }, factory);
+    }
 
     public async ValueTask InitializeAsync()
     {
@@ -71,6 +82,14 @@ public sealed class ApiFixture : IAsyncLifetime
         _wrongKeyApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={WrongKey};Model=gpt-4o-mini");
         WrongKeyApi = new HttpClient { BaseAddress = _wrongKeyApi.Start() };
 
+        _limitedApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
+        {
+            ["Chat:Streams:MaxLiveStreams"] = "2",
+            ["Chat:Streams:MaxEventsPerStream"] = "60",
+            ["Chat:Streams:RetainFor"] = "00:00:02",
+        });
+        LimitedApi = new HttpClient { BaseAddress = _limitedApi.Start(), Timeout = TimeSpan.FromMinutes(2) };
+
         await Task.CompletedTask;
     }
 
@@ -81,12 +100,14 @@ public sealed class ApiFixture : IAsyncLifetime
         SmallContextApi.Dispose();
         RecordingApi.Dispose();
         WrongKeyApi.Dispose();
+        LimitedApi.Dispose();
         Emulator.Dispose();
         if (_openAIApi is not null) await _openAIApi.DisposeAsync();
         if (_azureApi is not null) await _azureApi.DisposeAsync();
         if (_smallContextApi is not null) await _smallContextApi.DisposeAsync();
         if (_recordingApi is not null) await _recordingApi.DisposeAsync();
         if (_wrongKeyApi is not null) await _wrongKeyApi.DisposeAsync();
+        if (_limitedApi is not null) await _limitedApi.DisposeAsync();
         if (_emulator is not null) await _emulator.DisposeAsync();
     }
 
@@ -117,13 +138,16 @@ public sealed class ApiFixture : IAsyncLifetime
         ["Emulator:TokenDelayMs"] = "5",
     });
 
-    private sealed class ApiFactory(string connectionString, int? contextWindow = null, bool recordContent = false) : LoopbackFactory<Program>(new Dictionary<string, string>
-    {
-        ["ConnectionStrings:openai"] = connectionString,
-        ["Chat:HeartbeatInterval"] = "00:00:01",
-        ["Chat:UpstreamIdleTimeout"] = "00:00:05",
-        ["Chat:MaxRequestBodyBytes"] = "65536",
-        ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
-        ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
-    });
+    private sealed class ApiFactory(
+        string connectionString, int? contextWindow = null, bool recordContent = false, IReadOnlyDictionary<string, string>? extra = null)
+        : LoopbackFactory<Program>(new Dictionary<string, string>
+        {
+            ["ConnectionStrings:openai"] = connectionString,
+            ["Chat:HeartbeatInterval"] = "00:00:01",
+            ["Chat:UpstreamIdleTimeout"] = "00:00:05",
+            ["Chat:MaxRequestBodyBytes"] = "65536",
+            ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
+            ["Chat:Streams:AbandonAfter"] = "00:00:02",
+        }.Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value));
 }

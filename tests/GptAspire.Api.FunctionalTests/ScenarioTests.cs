@@ -84,12 +84,15 @@ public class ScenarioTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task When_the_caller_leaves_the_upstream_call_is_cancelled()
+    public async Task When_the_caller_leaves_for_good_the_upstream_call_is_cancelled_after_the_grace_time()
     {
         var traceId = await ChatStream.OpenAndLeaveAsync(fixture.Api, ChatStream.Body("Leave early [emulator:long] [emulator:delay=50]"), Timeout);
+        var left = System.Diagnostics.Stopwatch.StartNew();
 
+        // The test API abandons a generation after 2 s without a reader; not at once, so that a client can come back.
         var recorded = await EmulatorRequests.WaitForTraceAsync(
-            fixture.Emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(5), Timeout);
+            fixture.Emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(10), Timeout);
+        Assert.InRange(left.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(10));
         Assert.False(recorded.GetProperty("completed").GetBoolean());
         Assert.True(recorded.GetProperty("completionTokens").GetInt32() < 1000);
     }

@@ -22,7 +22,13 @@ public sealed class AppHostFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Telemetry = await OtlpReceiver.StartAsync();
-        _host = await RunningAppHost.StartAsync(builder => SendTelemetryTo(builder, Telemetry.Endpoint));
+        _host = await RunningAppHost.StartAsync(builder =>
+        {
+            SendTelemetryTo(builder, Telemetry.Endpoint);
+            // A client that leaves is given 3 s to come back (30 s by default) before its answer is cancelled.
+            builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api"))
+                .WithEnvironment("Chat__Streams__AbandonAfter", "00:00:03");
+        });
     }
 
     public Task<string> EmulatorKeyAsync() => Host.EmulatorKeyAsync();

@@ -21,6 +21,8 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
 
     private readonly ConcurrentQueue<string> _console = new();
     private readonly ConcurrentQueue<string> _chatPosts = new();
+    private readonly ConcurrentQueue<string> _resumes = new();
+    private readonly ConcurrentQueue<string> _stops = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     protected AppHostFixture App { get; } = app;
@@ -50,6 +52,12 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
     /// <summary>The <c>traceparent</c> of every <c>POST /api/chat/stream</c> the page sent, in order.</summary>
     protected IReadOnlyList<string> ChatPosts => [.. _chatPosts];
 
+    /// <summary>The <c>Last-Event-ID</c> header ("" when none) of every <c>GET /api/chat/stream/{id}</c>, in order.</summary>
+    protected IReadOnlyList<string> Resumes => [.. _resumes];
+
+    /// <summary>The path of every <c>POST /api/chat/stream/{id}/stop</c> the page sent, in order.</summary>
+    protected IReadOnlyList<string> Stops => [.. _stops];
+
     public async ValueTask InitializeAsync()
     {
         Context = await browser.Browser.NewContextAsync(new()
@@ -66,11 +74,23 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
         Page.RequestFailed += (_, request) => Log($"requestfailed: {request.Method} {request.Url} {request.Failure}");
         Page.Request += (_, request) =>
         {
-            if (request.Method == "POST" && new Uri(request.Url).AbsolutePath == "/api/chat/stream")
+            var path = new Uri(request.Url).AbsolutePath;
+            if (request.Method == "POST" && path == "/api/chat/stream")
             {
                 var traceparent = request.Headers.GetValueOrDefault("traceparent") ?? "";
                 _chatPosts.Enqueue(traceparent);
                 Log($"request: POST {request.Url} traceparent={traceparent}");
+            }
+            else if (request.Method == "GET" && path.StartsWith("/api/chat/stream/", StringComparison.Ordinal))
+            {
+                var lastEventId = request.Headers.GetValueOrDefault("last-event-id") ?? "";
+                _resumes.Enqueue(lastEventId);
+                Log($"request: GET {request.Url} last-event-id={lastEventId}");
+            }
+            else if (request.Method == "POST" && path.StartsWith("/api/chat/stream/", StringComparison.Ordinal) && path.EndsWith("/stop", StringComparison.Ordinal))
+            {
+                _stops.Enqueue(path);
+                Log($"request: POST {request.Url}");
             }
         };
         Page.Response += (_, response) =>

@@ -126,7 +126,7 @@ public sealed class StreamingTests(AppHostFixture app, BrowserFixture browser) :
             hidden);
 
     private static System.Text.RegularExpressions.Regex UsageLine() =>
-        new(@"^\s*[1-9][\d,]* tokens\s*·\s*[\d,]+ left in the context window\s*$");
+        new(@"^\s*[1-9][\d,]* tokens\s*·\s*[\d,]+ left in the context window(\s*·\s*answer limit [1-9][\d,]*)?\s*$");
 
     private static System.Text.RegularExpressions.Regex NotEmpty() => new(@"\S");
 }

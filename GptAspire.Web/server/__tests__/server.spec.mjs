@@ -1,17 +1,15 @@
 // The real server module against a fake upstream API, both on 127.0.0.1 port 0.
 import { spawn } from 'node:child_process'
-import fs from 'node:fs/promises'
 import http from 'node:http'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, resolveApiUrl, resolveMode } from '../index.mjs'
+import { capturingLogger, makeDist, rawRequest, sleep, startProcess } from './support.mjs'
 
-const webRoot = fileURLToPath(new URL('../..', import.meta.url))
 const silent = pino({ level: 'silent' })
-const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
 
 /**
@@ -21,6 +19,16 @@ const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
  * @property {Promise<number>} closed Resolves with the time the connection closed.
  * @property {boolean} aborted The client went away before the response ended.
  */
+
+/** @type {[number, string, unknown][]} */
+const GENERATION = [
+  [0, 'start', { requestId: 'r1', heartbeatSeconds: 15, maxTokens: 500 }],
+  [1, 'token', { text: 'Hel' }],
+  [2, 'token', { text: 'lo' }],
+  [3, 'token', { text: '!' }],
+  [4, 'usage', { promptTokens: 8, completionTokens: 3, totalTokens: 11, remainingTokens: 100 }],
+  [5, 'finish', { reason: 'stop' }],
+]
 
 /** A stand-in for the API: streams named events with real delays. */
 async function startUpstream() {
@@ -53,8 +61,19 @@ async function startUpstream() {
     }
     /** @param {number} id @param {string} name @param {unknown} data */
     const event = (id, name, data) => res.write(`id: ${id}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
+    /** @param {number} status @param {string} title */
+    const problem = (status, title) => {
+      res.writeHead(status, { 'content-type': 'application/problem+json' })
+      res.end(JSON.stringify({ title, status }))
+    }
+    const url = new URL(req.url ?? '/', 'http://api')
 
-    if (req.url === '/api/chat/stream') {
+    if (url.pathname === '/api/chat/stream' && url.searchParams.has('full')) {
+      // The API is full (503) or the client is over its limit (429): the page counts down Retry-After.
+      const status = url.searchParams.get('full') === 'api' ? 503 : 429
+      res.writeHead(status, { 'content-type': 'application/problem+json', 'retry-after': '7' })
+      res.end(JSON.stringify({ title: status === 503 ? 'Busy.' : 'Too many requests.', status }))
+    } else if (req.url === '/api/chat/stream') {
       sse()
       void (async () => {
         event(0, 'start', { requestId: 'r' })
@@ -66,6 +85,32 @@ async function startUpstream() {
         event(2, 'finish', { reason: 'stop' })
         res.end()
       })()
+    } else if (/^\/api\/chat\/stream\/[^/]+$/.test(url.pathname) && req.method === 'GET') {
+      // A reader joining a running generation: every event after Last-Event-ID, with its original id.
+      if (url.pathname !== '/api/chat/stream/r1') return problem(404, 'No such stream.')
+      const after = Number(req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? -1)
+      sse()
+      void (async () => {
+        for (const [id, name, data] of GENERATION.filter(([id]) => id > after)) {
+          if (res.destroyed) return
+          event(id, name, data)
+          await sleep(200)
+        }
+        res.end()
+      })()
+    } else if (/^\/api\/chat\/stream\/[^/]+\/stop$/.test(url.pathname) && req.method === 'POST') {
+      if (url.pathname === '/api/chat/stream/r1/stop') {
+        res.writeHead(202).end()
+      } else if (url.pathname === '/api/chat/stream/ended/stop') {
+        res.writeHead(200).end()
+      } else {
+        problem(404, 'No such stream.')
+      }
+    } else if (req.url === '/api/cut') {
+      // The API closing the connection mid-stream, with no terminal event.
+      sse()
+      event(0, 'start', { requestId: 'r' })
+      setTimeout(() => req.socket.destroy(), 300)
     } else if (req.url === '/api/hang') {
       sse()
       event(0, 'start', { requestId: 'r' })
@@ -120,20 +165,19 @@ async function readEvents(response, options = {}) {
 
 /** @type {Awaited<ReturnType<typeof startUpstream>>} */
 let upstream
+/** @type {Awaited<ReturnType<typeof makeDist>>} */
+let dist
 /** @type {string} */
 let distDir
 
 beforeAll(async () => {
   upstream = await startUpstream()
-  distDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gptaspire-web-dist-'))
-  await fs.mkdir(path.join(distDir, 'assets'))
-  await fs.writeFile(path.join(distDir, 'index.html'), '<!doctype html><title>app</title><div id="app"></div>')
-  await fs.writeFile(path.join(distDir, 'assets', 'index-Bx9Xk2Qa.js'), 'console.log("app")')
-  await fs.writeFile(path.join(distDir, 'favicon.ico'), 'icon')
+  dist = await makeDist()
+  distDir = dist.distDir
 })
 afterAll(async () => {
   await upstream.close()
-  await fs.rm(distDir, { recursive: true, force: true })
+  await dist.remove()
 })
 afterEach(() => {
   upstream.requests.length = 0
@@ -204,6 +248,66 @@ describe('production server', () => {
     expect(upstream.requests[0]?.aborted).toBe(true)
   })
 
+  it('resumes a stream after Last-Event-ID: the API gets the header, the browser gets the rest as it comes, ids kept', async () => {
+    const response = await fetch(`${base}/api/chat/stream/r1`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': '2' },
+    })
+    const events = await readEvents(response)
+
+    expect(upstream.requests[0]?.headers['last-event-id']).toBe('2')
+    expect(response.headers.get('content-type')).toBe('text/event-stream')
+    expect(response.headers.get('x-accel-buffering')).toBe('no')
+    expect(events.map((e) => e.text)).toEqual([
+      'id: 3\nevent: token\ndata: {"text":"!"}',
+      'id: 4\nevent: usage\ndata: {"promptTokens":8,"completionTokens":3,"totalTokens":11,"remainingTokens":100}',
+      'id: 5\nevent: finish\ndata: {"reason":"stop"}',
+    ])
+    expect(events[2].at - events[0].at).toBeGreaterThanOrEqual(300)
+  })
+
+  it('resumes with ?lastEventId= too, and from the start without one', async () => {
+    const fromQuery = await readEvents(await fetch(`${base}/api/chat/stream/r1?lastEventId=4`))
+    const fromStart = await readEvents(await fetch(`${base}/api/chat/stream/r1`))
+
+    expect(upstream.requests[0]?.url).toBe('/api/chat/stream/r1?lastEventId=4')
+    expect(fromQuery.map((e) => e.text.split('\n')[0])).toEqual(['id: 5'])
+    expect(fromStart.map((e) => e.text.split('\n')[0])).toEqual(['id: 0', 'id: 1', 'id: 2', 'id: 3', 'id: 4', 'id: 5'])
+  })
+
+  it('passes a stream id the API does not know as its 404 ProblemDetails', async () => {
+    const response = await fetch(`${base}/api/chat/stream/gone`, { headers: { 'last-event-id': '3' } })
+
+    expect(response.status).toBe(404)
+    expect(response.headers.get('content-type')).toBe('application/problem+json')
+    expect(await response.json()).toMatchObject({ status: 404 })
+  })
+
+  it('passes Stop through: 202 accepted, 200 already ended, 404 unknown', async () => {
+    const stop = (/** @type {string} */ id) => fetch(`${base}/api/chat/stream/${id}/stop`, { method: 'POST' })
+
+    expect((await stop('r1')).status).toBe(202)
+    expect((await stop('ended')).status).toBe(200)
+    const unknown = await stop('nope')
+    expect(unknown.status).toBe(404)
+    expect(unknown.headers.get('content-type')).toBe('application/problem+json')
+    expect(upstream.requests.map((r) => r.url)).toEqual([
+      '/api/chat/stream/r1/stop',
+      '/api/chat/stream/ended/stop',
+      '/api/chat/stream/nope/stop',
+    ])
+  })
+
+  it('passes 503 and 429 through with their Retry-After', async () => {
+    for (const [full, status] of [['api', 503], ['client', 429]]) {
+      const response = await fetch(`${base}/api/chat/stream?full=${full}`, { method: 'POST', body: '{}' })
+
+      expect(response.status).toBe(status)
+      expect(response.headers.get('retry-after')).toBe('7')
+      expect(response.headers.get('content-type')).toBe('application/problem+json')
+      expect(await response.json()).toMatchObject({ status })
+    }
+  })
+
   it('passes ProblemDetails through untouched', async () => {
     const response = await fetch(`${base}/api/problem`, { method: 'POST', body: '{}' })
 
@@ -259,6 +363,117 @@ describe('production server', () => {
   })
 })
 
+/**
+ * Reads events until the stream ends or fails.
+ * @param {Response} response
+ * @param {(count: number) => void} [onEvent] called with the number of events read so far
+ * @returns {Promise<{ events: string[], failure?: unknown }>}
+ */
+async function readUntilEnd(response, onEvent) {
+  /** @type {string[]} */
+  const events = []
+  const reader = /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) return { events }
+      buffer += decoder.decode(value, { stream: true })
+      let end
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        events.push(buffer.slice(0, end))
+        buffer = buffer.slice(end + 2)
+        onEvent?.(events.length)
+      }
+    }
+  } catch (failure) {
+    return { events, failure }
+  }
+}
+
+/** The API as a process of its own: starts a stream, then waits (to be killed). */
+const DYING_API = `
+  const http = require('node:http')
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write('id: 0\\nevent: start\\ndata: {"requestId":"r"}\\n\\n')
+    setTimeout(() => res.write('id: 1\\nevent: token\\ndata: {"text":"Hi"}\\n\\n'), 100)
+  })
+  server.listen(0, '127.0.0.1', () => console.log(server.address().port))
+`
+
+describe('the API going away mid-stream', () => {
+  it('when its process is killed, the browser\'s stream is cut at once, with a warning logged', { timeout: 20_000 }, async () => {
+    const api = spawn(process.execPath, ['-e', DYING_API], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = new Promise((resolve) => api.on('exit', resolve))
+    try {
+      const port = await new Promise((resolve) => api.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))))
+      const { logger, records } = capturingLogger()
+      const web = await createServer({ mode: 'production', apiUrl: `http://127.0.0.1:${port}`, distDir, logger })
+      const base = await web.listen(0, '127.0.0.1')
+      try {
+        const response = await fetch(`${base}/api/chat/stream`, { method: 'POST', body: '{}' })
+        /** @type {() => void} */
+        let twoEventsRead = () => {}
+        const reachedToken = new Promise((resolve) => (twoEventsRead = () => resolve(undefined)))
+        const reading = readUntilEnd(response, (count) => count === 2 && twoEventsRead())
+        await reachedToken
+        const killedAt = performance.now()
+        api.kill('SIGKILL')
+        await exited
+
+        // Without the cut, this read never ends: the browser keeps an open stream with no terminal event.
+        const { events, failure } = await reading
+        process.stdout.write(`the browser's stream failed ${Math.round(performance.now() - killedAt)} ms after the API was killed\n`)
+        expect(events.map((e) => e.split('\n')[1])).toEqual(['event: start', 'event: token'])
+        expect(failure).toBeInstanceOf(TypeError)
+        const warning = records.find((r) => r.level === 40 && /api closed the response/.test(r.msg))
+        expect(warning).toMatchObject({ path: '/api/chat/stream', status: 200 })
+      } finally {
+        await web.close()
+      }
+    } finally {
+      api.kill('SIGKILL')
+    }
+  })
+
+  it('when it closes the connection mid-stream, the browser\'s stream is cut too', { timeout: 20_000 }, async () => {
+    const { logger, records } = capturingLogger()
+    const web = await createServer({ mode: 'production', apiUrl: upstream.url, distDir, logger, shutdownGraceMs: 100 })
+    const base = await web.listen(0, '127.0.0.1')
+    try {
+      const { events, failure } = await readUntilEnd(await fetch(`${base}/api/cut`, { method: 'POST', body: '{}' }))
+
+      expect(events).toHaveLength(1)
+      expect(failure).toBeInstanceOf(TypeError)
+      expect(records.filter((r) => r.level === 40).map((r) => r.msg)).toEqual([
+        'api closed the response before its end; closing the client response',
+      ])
+    } finally {
+      await web.close()
+    }
+  })
+
+  it('does not warn when the browser itself stops reading', async () => {
+    const { logger, records } = capturingLogger()
+    const web = await createServer({ mode: 'production', apiUrl: upstream.url, distDir, logger, shutdownGraceMs: 100 })
+    const base = await web.listen(0, '127.0.0.1')
+    try {
+      const controller = new AbortController()
+      const response = await fetch(`${base}/api/hang`, { method: 'POST', body: '{}', signal: controller.signal })
+      await /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader().read()
+      controller.abort()
+      await upstream.requests[0]?.closed
+      await sleep(100)
+
+      expect(records.filter((r) => r.level >= 40)).toEqual([])
+    } finally {
+      await web.close()
+    }
+  })
+})
+
 describe('server setup', () => {
   it('answers 502 ProblemDetails when the API is down', async () => {
     const web = await createServer({ mode: 'production', apiUrl: 'http://127.0.0.1:1', distDir, logger: silent })
@@ -271,6 +486,20 @@ describe('server setup', () => {
     } finally {
       await web.close()
     }
+  })
+
+  it.each(['127.0.0.1', '[::1]'])('on close, ends a stream open on %s (localhost) after the grace period', async (host) => {
+    const ipv6Loopback = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1')
+    const web = await createServer({ mode: 'production', apiUrl: upstream.url, distDir, logger: silent, shutdownGraceMs: 300 })
+    const port = new URL(await web.listen(0, 'localhost')).port
+    const reachable = host === '127.0.0.1' || ipv6Loopback
+    const response = await fetch(`http://${reachable ? host : '127.0.0.1'}:${port}/api/hang`, { method: 'POST', body: '{}' })
+    const reader = /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader()
+    await reader.read()
+
+    await web.close()
+
+    await expect(reader.read()).rejects.toThrow()
   })
 
   it('refuses to start in production without a build', async () => {
@@ -299,40 +528,21 @@ describe('server setup', () => {
   })
 })
 
-/**
- * Runs `node --import ./server/instrumentation.mjs server/index.mjs` as npm run dev does.
- * @param {NodeJS.ProcessEnv} env
- */
-function startProcess(env) {
-  const child = spawn(process.execPath, ['--import', './server/instrumentation.mjs', 'server/index.mjs'], {
-    cwd: webRoot,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk) => (output += chunk))
-  child.stderr.on('data', (chunk) => (output += chunk))
-  /** @type {Promise<number | null>} */
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
-  /** @returns {Promise<string>} the base URL, from the startup log line */
-  const listening = async () => {
-    const deadline = Date.now() + 20_000
-    while (Date.now() < deadline) {
-      const line = output.split('\n').find((l) => l.includes('web server listening'))
-      if (line) return JSON.parse(line).url
-      if (child.exitCode !== null) break
-      await sleep(50)
-    }
-    throw new Error(`The server did not start:\n${output}`)
-  }
-  return { child, exited, listening, output: () => output }
-}
-
 describe('server process', () => {
   it('exits with a clear message when no API address is set', { timeout: 20_000 }, async () => {
     const run = startProcess({})
     expect(await run.exited).toBe(1)
     expect(run.output()).toContain('services__api__https__0 or services__api__http__0')
+  })
+
+  it('exits with a clear message when the client trust settings cannot be read', { timeout: 20_000 }, async () => {
+    const proxies = startProcess({ services__api__http__0: upstream.url, TRUSTED_PROXIES: 'ingress' })
+    const auth = startProcess({ services__api__http__0: upstream.url, TRUST_CONTAINER_APPS_AUTH: 'yes' })
+
+    expect(await proxies.exited).toBe(1)
+    expect(proxies.output()).toContain('TRUSTED_PROXIES has \\"ingress\\"')
+    expect(await auth.exited).toBe(1)
+    expect(auth.output()).toContain('TRUST_CONTAINER_APPS_AUTH must be true or false')
   })
 
   it('serves the app through Vite in development, proxies /api, and stops cleanly on SIGTERM', { timeout: 30_000 }, async () => {
@@ -349,11 +559,49 @@ describe('server process', () => {
     expect(await main.text()).toContain('createApp')
     expect((await fetch(`${base}/api/problem`, { method: 'POST', body: '{}' })).status).toBe(400)
 
+    const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } })
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self';")
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(page.headers.get('strict-transport-security')).toBeNull()
+    const escape = await rawRequest(base, 'GET', '/api/../src/main.ts')
+    expect(escape.status).toBe(400)
+
     const stoppedAt = Date.now()
     run.child.kill('SIGTERM')
 
     expect(await run.exited).toBe(0)
     expect(Date.now() - stoppedAt).toBeLessThan(5000)
+  })
+
+  it('listens on localhost only in development', { timeout: 30_000 }, async () => {
+    const others = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((i) => i && !i.internal && i.family === 'IPv4')
+      .map((i) => /** @type {os.NetworkInterfaceInfo} */ (i).address)
+    /** @param {string} host @param {number} port @returns {Promise<boolean>} */
+    const accepts = (host, port) =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, host)
+        socket.once('connect', () => (socket.destroy(), resolve(true)))
+        socket.once('error', () => resolve(false))
+      })
+
+    const dev = startProcess({ services__api__http__0: upstream.url, HOST: '' })
+    const devUrl = await dev.listening()
+    const devPort = Number(new URL(devUrl).port)
+    try {
+      expect(devUrl).toBe(`http://localhost:${devPort}`)
+      expect(await accepts('127.0.0.1', devPort)).toBe(true)
+      // Clients that resolve localhost to ::1 reach the same server (when the machine has IPv6 loopback).
+      const ipv6Loopback = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1')
+      expect(await accepts('::1', devPort)).toBe(ipv6Loopback)
+      if (ipv6Loopback) expect((await fetch(`http://[::1]:${devPort}/health`)).status).toBe(200)
+      for (const address of others) expect(await accepts(address, devPort), address).toBe(false)
+    } finally {
+      dev.child.kill('SIGTERM')
+      await dev.exited
+    }
   })
 
   it('exports traces and logs over OTLP and sends the server span as traceparent upstream', { timeout: 40_000 }, async () => {

@@ -6,6 +6,17 @@
 /** Relative path of the streaming endpoint; the Node server (or Vite) proxies `/api`. */
 export const CHAT_STREAM_PATH = '/api/chat/stream'
 
+/** `GET`: the same generation again, from the event after the `Last-Event-ID` header. */
+export const chatStreamResumePath = (requestId: string, base: string = CHAT_STREAM_PATH) =>
+  `${base}/${encodeURIComponent(requestId)}`
+
+/** `POST`: stops the generation wherever it runs; every reader gets `usage`, then `finish` `stopped`. */
+export const chatStreamStopPath = (requestId: string, base: string = CHAT_STREAM_PATH) =>
+  `${chatStreamResumePath(requestId, base)}/stop`
+
+/** The header a resume sends: the `id` of the last event the page applied. */
+export const LAST_EVENT_ID_HEADER = 'last-event-id'
+
 export const EVENT_STREAM_CONTENT_TYPE = 'text/event-stream'
 export const PROBLEM_JSON_CONTENT_TYPE = 'application/problem+json'
 
@@ -44,6 +55,10 @@ export interface StartEventData {
   promptTokens: number
   contextWindow: number
   remainingTokens: number
+  /** The server sends a `: ping` comment after this much silence. */
+  heartbeatSeconds: number
+  /** The cap on answer tokens the server applies, when it applies one. */
+  maxTokens?: number
 }
 
 export interface TokenEventData {
@@ -57,7 +72,8 @@ export interface UsageEventData {
   remainingTokens: number
 }
 
-export type FinishReason = 'stop' | 'length' | 'content_filter'
+/** `stopped`: someone called the stop endpoint (this page or another reader). */
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'stopped'
 
 export interface FinishEventData {
   reason: FinishReason
@@ -69,6 +85,16 @@ export type ChatErrorCode =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_error'
+  /** Nobody read the stream for a while (30 s), so the server cancelled the answer. */
+  | 'abandoned'
+  /** The API is shutting down; the answer can be asked for again. */
+  | 'server_shutting_down'
+  /** The answer streamed for longer than the server allows. */
+  | 'answer_too_long'
+  /** The answer reached the stream's event or byte limit. */
+  | 'stream_too_large'
+  /** The server that generated the answer stopped before the answer ended. */
+  | 'server_unavailable'
 
 export interface ErrorEventData {
   code: ChatErrorCode
@@ -98,7 +124,10 @@ export function isChatEventName(name: string): name is ChatEventName {
   return EVENT_NAMES.has(name)
 }
 
-/** A 400 answer (`application/problem+json`); `errors` keys are camelCase JSON paths. */
+/**
+ * A non-2xx answer (`application/problem+json`): 400 with `errors` (camelCase JSON paths), 404
+ * for an unknown or expired stream, 429/503 with a `Retry-After` header.
+ */
 export interface ValidationProblemDetails {
   type?: string
   title?: string

@@ -14,6 +14,9 @@ import {
   CHAT_STREAM_PATH,
   ChatEventName,
   EVENT_STREAM_CONTENT_TYPE,
+  LAST_EVENT_ID_HEADER,
+  chatStreamResumePath,
+  chatStreamStopPath,
   isChatEventName,
   type ChatErrorCode,
   type ChatEventMap,
@@ -24,37 +27,51 @@ import {
   type ValidationProblemDetails,
 } from '@/api/chatEvents'
 
-export type ChatStreamStatus = 'idle' | 'connecting' | 'streaming' | 'done' | 'stopped' | 'error'
+/**
+ * `reconnecting`: the connection was lost (closed early, cut, or silent for twice the heartbeat
+ * interval) and the same answer is being asked for again with `GET` + `Last-Event-ID`.
+ */
+export type ChatStreamStatus = 'idle' | 'connecting' | 'streaming' | 'reconnecting' | 'done' | 'stopped' | 'error'
 
 /**
  * Why a stream failed: an `error` event's code, or one of the client-side ones:
- * `invalid_request` (400 ProblemDetails with field errors), `http_error` (any other non-2xx
- * or a response that is not an event stream), `connection_lost` (the request failed or the
- * stream ended without `finish`/`error`).
+ * `invalid_request` (400 ProblemDetails with field errors), `rate_limited` (also a 429 answer),
+ * `server_busy` (503), `http_error` (any other non-2xx or a response that is not an event
+ * stream), `connection_lost` (no connection, or every reconnection failed), `stream_gone` (the
+ * server no longer has the answer: 404 on resume).
  */
-export type ChatStreamErrorCode = ChatErrorCode | 'invalid_request' | 'http_error' | 'connection_lost'
+export type ChatStreamErrorCode =
+  | ChatErrorCode
+  | 'invalid_request'
+  | 'server_busy'
+  | 'http_error'
+  | 'connection_lost'
+  | 'stream_gone'
 
 export interface ChatStreamError {
   code: ChatStreamErrorCode
   /** Text fit to show a person. */
   message: string
-  /** HTTP status, for `invalid_request` and `http_error`. */
+  /** HTTP status, for the errors that came as an HTTP answer. */
   status?: number
-  /** Seconds to wait before retrying (`rate_limited`). */
+  /** Seconds to wait before retrying (`rate_limited`, `server_busy`). */
   retryAfterSeconds?: number
   /** Whether sending the same conversation again may succeed. */
   retryable: boolean
 }
 
-/** One named event with its typed payload. */
+/** One named event with its typed payload and its `id` (its position in the stream). */
 export type ChatStreamEvent = {
-  [K in keyof ChatEventMap]: { name: K; data: ChatEventMap[K] }
+  [K in keyof ChatEventMap]: { name: K; data: ChatEventMap[K]; id: number }
 }[keyof ChatEventMap]
 
-/** What a finished `send()` resolves to. */
+/** How a `send()` or `resume()` ended. The answer's text is wherever `onEvent` put it. */
 export interface ChatStreamResult {
   status: 'done' | 'stopped' | 'error'
-  text: string
+  /** From `start`: what `resume()` needs. `null` when the stream ended before `start`. */
+  requestId: string | null
+  /** The `id` of the last event applied; -1 before the first. */
+  lastEventId: number
   finishReason: FinishReason | null
   usage: UsageEventData | null
   error: ChatStreamError | null
@@ -63,7 +80,8 @@ export interface ChatStreamResult {
 
 export interface UseChatStreamOptions {
   /**
-   * Endpoint to POST to. Keep it relative in the app: the Node server proxies `/api`.
+   * Endpoint to POST to; resume and stop are below it. Keep it relative in the app: the Node
+   * server proxies `/api`.
    * @default '/api/chat/stream'
    */
   url?: string
@@ -72,7 +90,23 @@ export interface UseChatStreamOptions {
    * @default globalThis.fetch
    */
   fetch?: typeof fetch
-  /** Called for every known event, after the state has been updated. */
+  /**
+   * Waits before each reconnection after a lost connection; their number is the number of tries.
+   * A try that receives an event starts the count again.
+   * @default [500, 1000, 2000, 4000, 8000]
+   */
+  reconnectDelaysMs?: readonly number[]
+  /**
+   * The heartbeat interval assumed until `start` gives the server's (`heartbeatSeconds`): a
+   * stream with no byte for twice the interval is lost.
+   * @default 15
+   */
+  defaultHeartbeatSeconds?: number
+  /**
+   * Called once for every known event, in order, after the state has been updated: the place
+   * to append each `token` to the answer it belongs to. Events a resume sends again are not
+   * passed on twice.
+   */
   onEvent?: (event: ChatStreamEvent) => void
 }
 
@@ -80,8 +114,6 @@ export interface UseChatStreamReturn {
   // State refs are plain shallowRefs typed read-only: only the composable writes them.
   /** Lifecycle of the latest stream. */
   status: Readonly<Ref<ChatStreamStatus>>
-  /** The answer so far (the concatenated `token` texts). */
-  text: Readonly<Ref<string>>
   /** Data of the `start` event, once it arrived. */
   startInfo: Readonly<Ref<StartEventData | null>>
   /** Data of the `usage` event, once it arrived. */
@@ -94,29 +126,42 @@ export interface UseChatStreamReturn {
   fieldErrors: Readonly<Ref<Readonly<Record<string, readonly string[]>>>>
   /** Number of `token` events received: a live count until `usage` gives the exact one. */
   tokenCount: Readonly<Ref<number>>
+  /** While `reconnecting`: which try this is (1-based) of how many; else `null`. */
+  reconnect: ComputedRef<{ attempt: number; tries: number } | null>
   /** Completion tokens: exact after `usage`, else the live count. */
   completionTokens: ComputedRef<number>
   /** Tokens left in the context window: from `usage`, else `start` minus the live count. */
   remainingTokens: ComputedRef<number | null>
-  /** `true` while connecting or streaming. */
+  /** `true` while connecting, streaming or reconnecting. */
   isActive: ComputedRef<boolean>
   /**
-   * POSTs the request and streams the answer. Resolves when the stream ends, however it ends
-   * (never rejects). Never re-sends the request by itself: a retry is the caller's decision.
-   * A stream still running is stopped first.
+   * POSTs the request and streams the answer; a lost connection is resumed with `GET` and
+   * `Last-Event-ID`, never a second POST. Resolves when the stream ends, however it ends (never
+   * rejects). A stream still running is stopped first.
    */
   send: (request: ChatRequest) => Promise<ChatStreamResult>
-  /** Aborts the running stream (the server then cancels the upstream call); keeps the partial text. */
+  /**
+   * Streams a generation that is already running (after a reload) from the event after
+   * `lastEventId`. Resolves like `send()`.
+   */
+  resume: (requestId: string, lastEventId: number) => Promise<ChatStreamResult>
+  /** Stops the generation on the server (stop endpoint) and here; keeps the partial answer. */
   stop: () => void
   /** Back to `idle` with empty state (stops a running stream first). */
   reset: () => void
 }
 
 /** App-wide defaults for {@link useChatStream}, given with `app.provide` (tests inject `fetch` here). */
-export const chatStreamDefaultsKey: InjectionKey<Pick<UseChatStreamOptions, 'url' | 'fetch'>> =
-  Symbol('chatStreamDefaults')
+export const chatStreamDefaultsKey: InjectionKey<
+  Pick<UseChatStreamOptions, 'url' | 'fetch' | 'reconnectDelaysMs' | 'defaultHeartbeatSeconds'>
+> = Symbol('chatStreamDefaults')
 
-/** Thrown inside fetch-event-source's callbacks to end the stream without its retry. */
+const DEFAULT_RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000] as const
+const DEFAULT_HEARTBEAT_SECONDS = 15
+/** A stop pressed before `start` keeps the connection this long at most, to learn the requestId. */
+const STOP_BEFORE_START_LIMIT_MS = 5000
+
+/** Thrown inside fetch-event-source's callbacks to end a connection without its retry. */
 class StreamFailure extends Error {
   constructor(
     readonly failure: ChatStreamError,
@@ -127,22 +172,61 @@ class StreamFailure extends Error {
   }
 }
 
+/** A resume answered with a status worth another try (502, 503, 429...). */
+class TransientFailure extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super('transient')
+    this.name = 'TransientFailure'
+  }
+}
+
+/** One answer, across its connections: the POST and any resumes. */
+interface StreamRun {
+  readonly controller: AbortController
+  status: ChatStreamStatus
+  requestId: string | null
+  lastEventId: number
+  /** The W3C trace of the answer: its resumes and its stop join it. */
+  traceId: string | null
+  heartbeatMs: number
+  /** When the last byte we can see (an event or a `: ping`) arrived: the silence watchdog reads it. */
+  lastByteAt: number
+  usage: UsageEventData | null
+  finishReason: FinishReason | null
+  error: ChatStreamError | null
+  fieldErrors: Record<string, string[]>
+  /** Stop was pressed before `start`: stop on the server as soon as the requestId is known. */
+  stopWhenStarted: boolean
+  /** Re-arms the silence watchdog of the open connection (the heartbeat changed). */
+  rearm?: () => void
+}
+
+type Attempt =
+  | { kind: 'ended' | 'aborted'; progressed: boolean }
+  | { kind: 'lost'; progressed: boolean; retryAfterMs: number }
+
 /**
  * Streams one chat completion from `POST /api/chat/stream` over Server-Sent Events with named
- * events (`start`, `token`, `usage`, `finish`, `error`), using `@microsoft/fetch-event-source`.
+ * events (`start`, `token`, `usage`, `finish`, `error`), using `@microsoft/fetch-event-source`,
+ * and keeps it going: a lost connection is resumed from the last event id.
  */
 export function useChatStream(options: UseChatStreamOptions = {}): UseChatStreamReturn {
   const defaults = hasInjectionContext() ? inject(chatStreamDefaultsKey, {}) : {}
   const url = options.url ?? defaults.url ?? CHAT_STREAM_PATH
+  const fetchImpl: typeof fetch =
+    options.fetch ?? defaults.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  const reconnectDelays = options.reconnectDelaysMs ?? defaults.reconnectDelaysMs ?? DEFAULT_RECONNECT_DELAYS_MS
+  const defaultHeartbeatMs =
+    1000 * (options.defaultHeartbeatSeconds ?? defaults.defaultHeartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS)
 
   const status = shallowRef<ChatStreamStatus>('idle')
-  const text = shallowRef('')
   const startInfo = shallowRef<StartEventData | null>(null)
   const usage = shallowRef<UsageEventData | null>(null)
   const finishReason = shallowRef<FinishReason | null>(null)
   const error = shallowRef<ChatStreamError | null>(null)
   const fieldErrors = shallowRef<Record<string, string[]>>({})
   const tokenCount = shallowRef(0)
+  const reconnectAttempt = shallowRef(0)
 
   const completionTokens = computed(() => usage.value?.completionTokens ?? tokenCount.value)
   const remainingTokens = computed(() => {
@@ -150,34 +234,67 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     if (startInfo.value) return Math.max(0, startInfo.value.remainingTokens - tokenCount.value)
     return null
   })
-  const isActive = computed(() => status.value === 'connecting' || status.value === 'streaming')
+  const reconnect = computed(() =>
+    reconnectAttempt.value > 0 ? { attempt: reconnectAttempt.value, tries: reconnectDelays.length } : null,
+  )
+  const isActive = computed(
+    () => status.value === 'connecting' || status.value === 'streaming' || status.value === 'reconnecting',
+  )
 
-  let controller: AbortController | null = null
+  /** The run the state refs show; an older run may still be finishing a stop in the background. */
+  let current: StreamRun | null = null
 
   function clearState() {
-    text.value = ''
     startInfo.value = null
     usage.value = null
     finishReason.value = null
     error.value = null
     fieldErrors.value = {}
     tokenCount.value = 0
+    reconnectAttempt.value = 0
   }
 
-  function snapshot(): ChatStreamResult {
-    const ended = status.value
+  function setStatus(run: StreamRun, next: ChatStreamStatus) {
+    run.status = next
+    if (run === current) status.value = next
+  }
+
+  function begin(): StreamRun {
+    stop()
+    const run: StreamRun = {
+      controller: new AbortController(),
+      status: 'connecting',
+      requestId: null,
+      lastEventId: -1,
+      traceId: null,
+      heartbeatMs: defaultHeartbeatMs,
+      lastByteAt: Date.now(),
+      usage: null,
+      finishReason: null,
+      error: null,
+      fieldErrors: {},
+      stopWhenStarted: false,
+    }
+    current = run
+    clearState()
+    status.value = 'connecting'
+    return run
+  }
+
+  function result(run: StreamRun): ChatStreamResult {
     return {
-      status: ended === 'done' || ended === 'error' ? ended : 'stopped',
-      text: text.value,
-      finishReason: finishReason.value,
-      usage: usage.value,
-      error: error.value,
-      fieldErrors: fieldErrors.value,
+      status: run.status === 'done' || run.status === 'error' ? run.status : 'stopped',
+      requestId: run.requestId,
+      lastEventId: run.lastEventId,
+      finishReason: run.finishReason,
+      usage: run.usage,
+      error: run.error,
+      fieldErrors: run.fieldErrors,
     }
   }
 
-  /** Applies one event to the state; returns true for the terminal `finish`/`error`. */
-  function dispatch(message: EventSourceMessage): boolean {
+  /** Applies one event to the run (and the state, for the current run); true for `finish`/`error`. */
+  function dispatch(run: StreamRun, message: EventSourceMessage, id: number): boolean {
     // Unknown names (and the empty message fetch-event-source emits after a `: ping` comment)
     // are ignored, so the server can add events without breaking older pages.
     if (!isChatEventName(message.event)) return false
@@ -189,123 +306,265 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     }
     if (typeof data !== 'object' || data === null) return false
 
-    const event = { name: message.event, data } as ChatStreamEvent
+    const event = { name: message.event, data, id } as ChatStreamEvent
+    const isCurrent = run === current
     let terminal = false
     switch (event.name) {
-      case ChatEventName.Start:
-        startInfo.value = event.data
+      case ChatEventName.Start: {
+        run.requestId = event.data.requestId
+        if (TRACE_ID.test(event.data.traceId)) run.traceId = event.data.traceId
+        const heartbeat = event.data.heartbeatSeconds
+        if (typeof heartbeat === 'number' && heartbeat > 0) {
+          run.heartbeatMs = heartbeat * 1000
+          run.rearm?.()
+        }
+        if (isCurrent) startInfo.value = event.data
         break
+      }
       case ChatEventName.Token:
         if (typeof event.data.text !== 'string') return false
-        text.value += event.data.text
-        tokenCount.value++
+        if (isCurrent) tokenCount.value++
         break
       case ChatEventName.Usage:
-        usage.value = event.data
+        run.usage = event.data
+        if (isCurrent) usage.value = event.data
         break
       case ChatEventName.Finish:
-        finishReason.value = event.data.reason
-        status.value = 'done'
+        run.finishReason = event.data.reason
+        if (isCurrent) finishReason.value = event.data.reason
+        setStatus(run, event.data.reason === 'stopped' ? 'stopped' : 'done')
         terminal = true
         break
       case ChatEventName.Error:
-        error.value = {
+        fail(run, {
           code: event.data.code,
           message: event.data.message || 'The answer failed.',
           retryAfterSeconds: event.data.retryAfterSeconds,
           // The same prompt would be filtered again; everything else may pass on a retry.
           retryable: event.data.code !== 'content_filtered',
-        }
-        status.value = 'error'
+        })
         terminal = true
         break
     }
-    options.onEvent?.(event)
+    run.lastEventId = id
+    if (isCurrent) options.onEvent?.(event)
     return terminal
   }
 
-  async function send(request: ChatRequest): Promise<ChatStreamResult> {
-    stop()
-    const run = new AbortController()
-    controller = run
-    const isCurrent = () => controller === run
-    clearState()
-    status.value = 'connecting'
+  function fail(run: StreamRun, failure: ChatStreamError, fields: Record<string, string[]> = {}) {
+    run.error = failure
+    run.fieldErrors = fields
+    if (run === current) {
+      error.value = failure
+      fieldErrors.value = fields
+    }
+    setStatus(run, 'error')
+  }
 
+  /**
+   * One connection of a run: reads events until the terminal one, the end of the response, a
+   * network error, or twice the heartbeat interval without a byte.
+   */
+  async function connect(run: StreamRun, body?: string): Promise<Attempt> {
+    const resume = body === undefined
+    const connection = new AbortController()
+    const closeConnection = () => connection.abort()
+    run.controller.signal.addEventListener('abort', closeConnection)
+    let progressed = false
     let ended = false
-    try {
-      await fetchEventSource(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: EVENT_STREAM_CONTENT_TYPE,
-          traceparent: createTraceparent(),
+    let lost = false
+    // The browser says the network is gone: the connection is presumed dead (a stalled socket
+    // could take minutes to fail), and the resume waits for the network to come back.
+    const goneOffline = () => {
+      lost = true
+      connection.abort()
+    }
+    if (typeof window !== 'undefined') window.addEventListener('offline', goneOffline)
+
+    // One timer per connection, not per token: each byte only stamps the time.
+    let watchdog: ReturnType<typeof setInterval> | undefined
+    const arm = () => {
+      clearInterval(watchdog)
+      const limit = 2 * run.heartbeatMs
+      watchdog = setInterval(
+        () => {
+          if (Date.now() - run.lastByteAt > limit) {
+            lost = true
+            connection.abort()
+          }
         },
-        body: JSON.stringify(request),
-        signal: run.signal,
+        Math.min(1000, limit / 4),
+      )
+    }
+    run.lastByteAt = Date.now()
+    run.rearm = arm
+    arm()
+
+    const headers: Record<string, string> = {
+      accept: EVENT_STREAM_CONTENT_TYPE,
+      traceparent: traceparentFor(run),
+    }
+    run.traceId ??= headers.traceparent!.split('-')[1]!
+    if (resume) {
+      if (run.lastEventId >= 0) headers[LAST_EVENT_ID_HEADER] = String(run.lastEventId)
+    } else {
+      headers['content-type'] = 'application/json'
+    }
+
+    try {
+      await fetchEventSource(resume ? chatStreamResumePath(run.requestId!, url) : url, {
+        method: resume ? 'GET' : 'POST',
+        headers,
+        body,
+        signal: connection.signal,
         // Otherwise the library closes the stream on a hidden tab and POSTs again when it shows.
         openWhenHidden: true,
-        fetch: options.fetch ?? defaults.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+        fetch: fetchImpl,
         async onopen(response) {
+          run.lastByteAt = Date.now()
           const contentType = response.headers.get('content-type') ?? ''
           if (response.ok && contentType.startsWith(EVENT_STREAM_CONTENT_TYPE)) {
-            if (isCurrent()) status.value = 'streaming'
+            if (run.status !== 'stopped') setStatus(run, 'streaming')
+            if (run === current) reconnectAttempt.value = 0
             return
           }
-          throw await failureFromResponse(response)
+          throw await failureFromResponse(response, resume)
         },
         onmessage(message) {
-          if (!isCurrent() || ended) return
-          ended = dispatch(message)
+          run.lastByteAt = Date.now()
+          if (ended) return
+          if (run.stopWhenStarted) {
+            if (message.event === ChatEventName.Start) {
+              dispatch(run, message, Number(message.id))
+              stopOnServer(run)
+              run.controller.abort()
+            }
+            return
+          }
+          if (run !== current) return
+          // A resume sends what follows Last-Event-ID; an event seen already is never applied twice.
+          const id = message.id === '' ? Number.NaN : Number(message.id)
+          if (!Number.isInteger(id) || id <= run.lastEventId) return
+          progressed = true
+          ended = dispatch(run, message, id)
         },
         onclose() {
-          // Returning would resolve; throwing reaches onerror, which rethrows. Either way the
-          // library does not re-POST. A close before finish/error is a lost connection.
-          if (!ended) {
-            throw new StreamFailure({
-              code: 'connection_lost',
-              message: 'The answer stopped before it was complete.',
-              retryable: true,
-            })
-          }
+          // Returning would let the library resolve; throwing reaches onerror, which rethrows.
+          // Either way it does not re-POST. A close before finish/error is a lost connection.
+          if (!ended) throw new TransientFailure(0)
         },
         onerror(err: unknown) {
           // Rethrowing is the only way to stop fetch-event-source from retrying (a second POST,
-          // a second paid answer).
+          // a second paid answer). Reconnection is this composable's, with GET.
           throw err
         },
       })
     } catch (err) {
-      if (isCurrent() && !ended) fail(err)
+      if (err instanceof StreamFailure) {
+        fail(run, err.failure, err.fieldErrors)
+        return { kind: 'ended', progressed }
+      }
+      if (err instanceof TransientFailure) return { kind: 'lost', progressed, retryAfterMs: err.retryAfterMs }
+      // Anything else is the network: a refused connection, a reset, going offline.
     } finally {
-      if (isCurrent()) controller = null
+      clearInterval(watchdog)
+      run.rearm = undefined
+      run.controller.signal.removeEventListener('abort', closeConnection)
+      if (typeof window !== 'undefined') window.removeEventListener('offline', goneOffline)
     }
-    // Still `connecting`/`streaming` here means the signal was aborted (stop() or dispose).
-    if (isCurrent() && (status.value === 'connecting' || status.value === 'streaming')) {
-      status.value = 'stopped'
-    }
-    return snapshot()
+    if (ended) return { kind: 'ended', progressed }
+    if (run.controller.signal.aborted && !lost) return { kind: 'aborted', progressed }
+    return { kind: 'lost', progressed, retryAfterMs: 0 }
   }
 
-  function fail(err: unknown) {
-    if (err instanceof StreamFailure) {
-      error.value = err.failure
-      fieldErrors.value = err.fieldErrors
-    } else {
-      error.value = {
-        code: 'connection_lost',
-        message: 'The server could not be reached.',
-        retryable: true,
+  /** The first connection, then resumes while the connection keeps getting lost. */
+  async function follow(run: StreamRun, body?: string): Promise<ChatStreamResult> {
+    let attempt = await connect(run, body)
+    let failedTries = 0
+    // A run stopped before `start` is only waiting to learn its requestId: nothing to resume.
+    while (attempt.kind === 'lost' && !run.controller.signal.aborted && !run.stopWhenStarted) {
+      if (attempt.progressed) failedTries = 0
+      if (!run.requestId) {
+        // Without `start` there is nothing to resume, and a second POST would be a second answer.
+        fail(run, {
+          code: 'connection_lost',
+          message: 'The connection was lost before the answer started.',
+          retryable: true,
+        })
+        break
       }
+      if (failedTries >= reconnectDelays.length) {
+        fail(run, {
+          code: 'connection_lost',
+          message: 'The connection was lost and could not be restored. The text received so far is kept.',
+          retryable: true,
+        })
+        break
+      }
+      setStatus(run, 'reconnecting')
+      if (run === current) reconnectAttempt.value = failedTries + 1
+      const waitMs = Math.max(reconnectDelays[failedTries] ?? 0, attempt.retryAfterMs)
+      failedTries++
+      if (!(await pause(run.controller.signal, waitMs))) break
+      attempt = await connect(run)
     }
-    status.value = 'error'
+    if (run === current) reconnectAttempt.value = 0
+    if (run.status === 'connecting' || run.status === 'streaming' || run.status === 'reconnecting') {
+      // Still running here means the signal was aborted (stop() or dispose).
+      setStatus(run, 'stopped')
+    }
+    if (run === current) current = null
+    return result(run)
+  }
+
+  async function send(request: ChatRequest): Promise<ChatStreamResult> {
+    return follow(begin(), JSON.stringify(request))
+  }
+
+  async function resume(requestId: string, lastEventId: number): Promise<ChatStreamResult> {
+    const run = begin()
+    run.requestId = requestId
+    run.lastEventId = lastEventId
+    return follow(run)
+  }
+
+  function stopOnServer(run: StreamRun) {
+    if (!run.requestId) return
+    // keepalive: the stop still goes out when the page is closing.
+    void fetchImpl(chatStreamStopPath(run.requestId, url), {
+      method: 'POST',
+      keepalive: true,
+      headers: { traceparent: traceparentFor(run) },
+    }).catch(() => {
+      // Nobody reading it any more, the server cancels the generation by itself.
+    })
   }
 
   function stop() {
-    if (!controller) return
-    controller.abort()
-    controller = null
-    if (isActive.value) status.value = 'stopped'
+    const run = current
+    if (!run) return
+    current = null
+    if (run.status === 'connecting' || run.status === 'streaming' || run.status === 'reconnecting') {
+      run.status = 'stopped'
+      status.value = 'stopped'
+      reconnectAttempt.value = 0
+    }
+    if (run.requestId) {
+      stopOnServer(run)
+      run.controller.abort()
+    } else {
+      // No requestId yet: keep the connection until `start` names the generation, then stop it.
+      run.stopWhenStarted = true
+      setTimeout(() => run.controller.abort(), STOP_BEFORE_START_LIMIT_MS)
+    }
+  }
+
+  /** Leaves the generation running on the server (a reload resumes it); closes the connection. */
+  function abandon() {
+    const run = current
+    if (!run) return
+    current = null
+    run.controller.abort()
   }
 
   function reset() {
@@ -314,63 +573,131 @@ export function useChatStream(options: UseChatStreamOptions = {}): UseChatStream
     status.value = 'idle'
   }
 
-  onScopeDispose(stop)
+  onScopeDispose(abandon)
 
   return {
-    status: status,
-    text: text,
-    startInfo: startInfo,
-    usage: usage,
-    finishReason: finishReason,
-    error: error,
-    fieldErrors: fieldErrors,
-    tokenCount: tokenCount,
+    status,
+    startInfo,
+    usage,
+    finishReason,
+    error,
+    fieldErrors,
+    tokenCount,
+    reconnect,
     completionTokens,
     remainingTokens,
     isActive,
     send,
+    resume,
     stop,
     reset,
   }
 }
 
-async function failureFromResponse(response: Response): Promise<StreamFailure> {
-  const contentType = response.headers.get('content-type') ?? ''
-  const retryable = response.status >= 500 || response.status === 408 || response.status === 429
-  const retryAfter = Number.parseInt(response.headers.get('retry-after') ?? '', 10)
-  const retryAfterSeconds = Number.isFinite(retryAfter) ? retryAfter : undefined
+const TRACE_ID = /^[0-9a-f]{32}$/
 
-  if (contentType.includes('json')) {
-    const problem = (await response.json().catch(() => null)) as ValidationProblemDetails | null
-    const errors = problem?.errors ?? {}
-    if (Object.keys(errors).length > 0) {
-      return new StreamFailure(
-        {
-          code: 'invalid_request',
-          message: problem?.title ?? 'The request was not valid.',
-          status: response.status,
-          retryable: false,
-        },
-        errors,
-      )
+/** A new span in the answer's trace once it has one, else a new trace. */
+function traceparentFor(run: StreamRun): string {
+  const fresh = createTraceparent()
+  return run.traceId ? `00-${run.traceId}-${fresh.split('-')[2]}-01` : fresh
+}
+
+/** Resolves true after `ms` (or, offline, once the browser is back online); false when aborted. */
+function pause(signal: AbortSignal, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve(false)
+      return
     }
-    if (problem?.title || problem?.detail) {
+    const offline = typeof navigator !== 'undefined' && navigator.onLine === false && typeof window !== 'undefined'
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+      if (offline) window.removeEventListener('online', onOnline)
+      resolve(ok)
+    }
+    const onAbort = () => done(false)
+    const onOnline = () => done(true)
+    signal.addEventListener('abort', onAbort)
+    // Tries made while offline would all fail at once: wait for the network instead.
+    if (offline) window.addEventListener('online', onOnline)
+    else timer = setTimeout(() => done(true), ms)
+  })
+}
+
+/** Seconds of a `Retry-After` header: delta-seconds or an HTTP date. */
+function retryAfterSeconds(response: Response): number | undefined {
+  const value = response.headers.get('retry-after')?.trim()
+  if (!value) return undefined
+  if (/^\d+$/.test(value)) return Number(value)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000))
+}
+
+async function failureFromResponse(response: Response, resume: boolean): Promise<Error> {
+  const contentType = response.headers.get('content-type') ?? ''
+  const retryAfter = retryAfterSeconds(response)
+  const problem = contentType.includes('json')
+    ? ((await response.json().catch(() => null)) as ValidationProblemDetails | null)
+    : null
+  const detail = problem?.detail ?? problem?.title
+
+  if (resume) {
+    if (response.status === 404) {
       return new StreamFailure({
-        code: 'http_error',
-        message: problem.detail ?? problem.title ?? '',
-        status: response.status,
-        retryAfterSeconds,
-        retryable,
+        code: 'stream_gone',
+        message: 'The server no longer has this answer. The text received so far is kept.',
+        status: 404,
+        retryable: true,
       })
     }
+    // Busy, limited or a proxy in trouble: the generation may well still be there.
+    if (response.status === 429 || response.status === 408 || response.status >= 500) {
+      return new TransientFailure((retryAfter ?? 0) * 1000)
+    }
   }
+
+  const errors = problem?.errors ?? {}
+  if (response.status === 400 && Object.keys(errors).length > 0) {
+    return new StreamFailure(
+      {
+        code: 'invalid_request',
+        message: problem?.title ?? 'The request was not valid.',
+        status: response.status,
+        retryable: false,
+      },
+      errors,
+    )
+  }
+  if (response.status === 429) {
+    return new StreamFailure({
+      code: 'rate_limited',
+      message: detail ?? 'Too many requests.',
+      status: 429,
+      retryAfterSeconds: retryAfter,
+      retryable: true,
+    })
+  }
+  if (response.status === 503) {
+    return new StreamFailure({
+      code: 'server_busy',
+      message: detail ?? 'The server is busy.',
+      status: 503,
+      retryAfterSeconds: retryAfter,
+      retryable: true,
+    })
+  }
+  const retryable = response.status >= 500 || response.status === 408
   return new StreamFailure({
     code: 'http_error',
-    message: response.ok
-      ? `Unexpected response (${contentType || 'no content type'}).`
-      : `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`,
+    message:
+      detail ??
+      (response.ok
+        ? `Unexpected response (${contentType || 'no content type'}).`
+        : `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`),
     status: response.status,
-    retryAfterSeconds,
+    retryAfterSeconds: retryAfter,
     retryable: response.ok ? false : retryable,
   })
 }

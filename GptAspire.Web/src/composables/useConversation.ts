@@ -20,9 +20,14 @@ export interface ChatTurn {
   finishReason?: FinishReason
   error?: ChatStreamError
   usage?: UsageEventData
+  /** Assistant turns: the generation on the server, from `start` (a reload resumes it). */
+  requestId?: string
+  /** Assistant turns: the `id` of the last event whose text is in `content`. */
+  lastEventId?: number
 }
 
-export interface UseConversationOptions extends Pick<UseChatStreamOptions, 'url' | 'fetch'> {
+export interface UseConversationOptions
+  extends Pick<UseChatStreamOptions, 'url' | 'fetch' | 'reconnectDelaysMs' | 'defaultHeartbeatSeconds'> {
   /**
    * Where the conversation survives a reload; `null` keeps it in memory only.
    * @default window.localStorage
@@ -53,7 +58,7 @@ export interface UseConversationReturn {
   retry: () => Promise<ChatStreamResult | null>
   /** Replaces the last user message, drops what followed it and asks again. */
   editLastUserMessage: (text: string) => Promise<ChatStreamResult | null>
-  /** Stops the answer being streamed; its partial text is kept, marked `stopped`. */
+  /** Stops the answer being streamed, on the server too; its partial text is kept, marked `stopped`. */
   stop: () => void
   /** New chat: stops any answer and forgets the conversation (also in storage). */
   clear: () => void
@@ -68,15 +73,24 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
   const storageKey = options.storageKey ?? 'gptaspire.conversation'
 
   const messages = shallowRef<readonly ChatTurn[]>(load())
+  /** The assistant turn the stream's events belong to. */
   let streamingId: string | null = null
 
   const stream = useChatStream({
     url: options.url,
     fetch: options.fetch,
+    reconnectDelaysMs: options.reconnectDelaysMs,
+    defaultHeartbeatSeconds: options.defaultHeartbeatSeconds,
     onEvent(event) {
-      if (event.name === ChatEventName.Token && streamingId) {
-        const text = stream.text.value
-        update(streamingId, (turn) => ({ ...turn, content: text }))
+      if (!streamingId) return
+      // The turn is the answer's only home: each token is appended here, once, with the id that
+      // a reload resumes from (saved together, so the text and the position always agree).
+      if (event.name === ChatEventName.Token) {
+        const text = event.data.text
+        update(streamingId, (turn) => ({ ...turn, content: turn.content + text, lastEventId: event.id }))
+      } else if (event.name === ChatEventName.Start) {
+        const requestId = event.data.requestId
+        update(streamingId, (turn) => ({ ...turn, requestId, lastEventId: event.id }))
       }
     },
   })
@@ -94,7 +108,16 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
   })
 
   function update(id: string, change: (turn: ChatTurn) => ChatTurn) {
-    messages.value = messages.value.map((turn) => (turn.id === id ? change(turn) : turn))
+    // Runs per token: the streaming turn is the last one, so look from the end and copy once.
+    const list = messages.value
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i]!.id === id) {
+        const next = list.slice()
+        next[i] = change(list[i]!)
+        messages.value = next
+        return
+      }
+    }
   }
 
   function remove(...ids: string[]) {
@@ -113,16 +136,23 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
     const turn: ChatTurn = { id: newId(), role: 'assistant', content: '', status: 'streaming' }
     messages.value = [...messages.value, turn]
     streamingId = turn.id
+    return settle(turn.id, await stream.send(request))
+  }
 
-    const result = await stream.send(request)
+  /** Streams the rest of an answer that was running when the page was reloaded. */
+  async function resumeAnswer(turn: ChatTurn & { requestId: string }): Promise<ChatStreamResult> {
+    streamingId = turn.id
+    return settle(turn.id, await stream.resume(turn.requestId, turn.lastEventId ?? -1))
+  }
 
-    if (streamingId === turn.id) streamingId = null
+  /** Records how the answer ended; its text is already in the turn. */
+  function settle(turnId: string, result: ChatStreamResult): ChatStreamResult {
+    if (streamingId === turnId) streamingId = null
     if (result.error?.code === 'invalid_request') {
-      remove(turn.id)
+      remove(turnId)
     } else {
-      update(turn.id, (t) => ({
+      update(turnId, (t) => ({
         ...t,
-        content: result.text,
         status: result.status,
         finishReason: result.finishReason ?? undefined,
         error: result.error ?? undefined,
@@ -162,6 +192,11 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
 
   function stop() {
     stream.stop()
+    // The stream may take a moment to let go (a stop before `start`); the answer stops now.
+    if (streamingId) {
+      update(streamingId, (turn) => ({ ...turn, status: 'stopped' }))
+      streamingId = null
+    }
   }
 
   function clear() {
@@ -205,13 +240,22 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
       if (!raw) return []
       const stored = JSON.parse(raw) as { version?: number; messages?: unknown }
       if (stored.version !== STORAGE_VERSION || !Array.isArray(stored.messages)) return []
-      return stored.messages.filter(isChatTurn).map((turn) =>
-        // An answer that was still streaming when the page went away is kept as it was.
-        turn.status === 'streaming' ? { ...turn, status: 'stopped' } : turn,
+      const turns = stored.messages.filter(isChatTurn)
+      return turns.map((turn, index) =>
+        // Only the last answer can still be running on the server (resumed below); one that
+        // never got its requestId is kept as it was.
+        turn.status === 'streaming' && !(index === turns.length - 1 && turn.requestId)
+          ? { ...turn, status: 'stopped' }
+          : turn,
       )
     } catch {
       return []
     }
+  }
+
+  const unfinished = messages.value.at(-1)
+  if (unfinished?.role === 'assistant' && unfinished.status === 'streaming' && unfinished.requestId) {
+    void resumeAnswer({ ...unfinished, requestId: unfinished.requestId })
   }
 
   return {
@@ -243,7 +287,9 @@ function isChatTurn(value: unknown): value is ChatTurn {
     typeof turn.id === 'string' &&
     (turn.role === 'user' || turn.role === 'assistant') &&
     typeof turn.content === 'string' &&
-    ['streaming', 'done', 'stopped', 'error'].includes(turn.status as string)
+    ['streaming', 'done', 'stopped', 'error'].includes(turn.status as string) &&
+    (turn.requestId === undefined || typeof turn.requestId === 'string') &&
+    (turn.lastEventId === undefined || Number.isInteger(turn.lastEventId))
   )
 }
 

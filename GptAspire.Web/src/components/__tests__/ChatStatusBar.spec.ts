@@ -49,6 +49,37 @@ describe('ChatStatusBar', () => {
     expect(w.find('[data-testid="retry-button"]').exists()).toBe(false)
   })
 
+  it('says which try a reconnection is at, and shows the answer-token limit', () => {
+    const w = mount(ChatStatusBar, {
+      props: {
+        turn: { id: 'a1', role: 'assistant', content: 'Half', status: 'streaming' },
+        completionTokens: 12,
+        remainingTokens: 3988,
+        maxTokens: 1024,
+        reconnect: { attempt: 2, tries: 5 },
+      },
+    })
+
+    expect(w.get('[data-testid="reconnecting"]').text()).toBe('Connection lost. Reconnecting… (try 2 of 5)')
+    expect(w.get('[data-testid="usage"]').text()).toBe('12 tokens · 3,988 left in the context window · answer limit 1,024')
+    expect(w.find('[data-testid="error-notice"]').exists()).toBe(false)
+  })
+
+  it('shows the Retry-After of a busy server as a countdown too', async () => {
+    const w = mount(ChatStatusBar, {
+      props: {
+        turn: failed({ code: 'server_busy', message: 'Too many answers at once.', status: 503, retryAfterSeconds: 2, retryable: true }),
+        completionTokens: null,
+        remainingTokens: null,
+      },
+    })
+
+    expect(w.get('[data-testid="error-notice"]').text()).toContain('The service is busy. Too many answers at once.')
+    expect(w.get('[data-testid="countdown"]').text()).toBe('2')
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(w.get('[data-testid="retry-button"]').attributes('disabled')).toBeUndefined()
+  })
+
   it('shows the stored usage after a reload', () => {
     const w = mount(ChatStatusBar, {
       props: {

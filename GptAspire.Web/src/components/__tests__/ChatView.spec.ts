@@ -2,7 +2,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import ChatView from '../ChatView.vue'
 import { chatStreamDefaultsKey } from '@/composables/useChatStream'
-import { AFTER_RETRY_MS, answer, sleep, startFakeChatApi, until, type FakeChatApi, type Step } from '@/__tests__/fakeChatApi'
+import {
+  AFTER_RETRY_MS,
+  answer,
+  sleep,
+  startFakeChatApi,
+  startStep,
+  until,
+  type FakeChatApi,
+  type Step,
+} from '@/__tests__/fakeChatApi'
 
 const STORAGE_KEY = 'gptaspire.conversation'
 
@@ -15,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => api.close())
 beforeEach(() => {
   localStorage.clear()
-  api.requests.length = 0
+  api.reset()
 })
 afterEach(() => {
   wrapper?.unmount()
@@ -25,7 +34,9 @@ afterEach(() => {
 function mountChat() {
   wrapper = mount(ChatView, {
     attachTo: document.body,
-    global: { provide: { [chatStreamDefaultsKey as symbol]: { fetch: api.fetch } } },
+    global: {
+      provide: { [chatStreamDefaultsKey as symbol]: { fetch: api.fetch, reconnectDelaysMs: [50, 100, 200] } },
+    },
   })
   return wrapper
 }
@@ -57,10 +68,7 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 3000) {
 
 const lastStatus = (w: VueWrapper) => byTestId(w, 'message-status').at(-1)?.text()
 
-const startEvent: Step = {
-  event: 'start',
-  data: { requestId: 'r', model: 'gpt-test', traceId: 't', promptTokens: 10, contextWindow: 1000, remainingTokens: 990 },
-}
+const startEvent: Step = startStep({ promptTokens: 10, contextWindow: 1000, maxTokens: 500 })
 
 describe('ChatView', () => {
   it('sends on Enter and renders the answer as Markdown while it streams', async () => {
@@ -131,6 +139,7 @@ describe('ChatView', () => {
 
     await waitFor(() => text(w, 'usage').includes('2 tokens'), 'live count')
     expect(text(w, 'usage')).toContain('988 left')
+    expect(text(w, 'max-tokens')).toBe('answer limit 500')
     await waitFor(() => lastStatus(w) === 'done', 'done')
     expect(text(w, 'usage')).toContain('5 tokens')
     expect(text(w, 'usage')).toContain('985 left')
@@ -189,7 +198,7 @@ describe('ChatView', () => {
     expect(byTestId(w, 'error-notice')).toHaveLength(0)
   })
 
-  it('offers Retry after a lost connection, and sends nothing until it is clicked', async () => {
+  it('offers Retry once every reconnection failed, and POSTs nothing until it is clicked', async () => {
     api.handle((_req, index) =>
       index === 0 ? { steps: answer(['Half']).slice(0, 2), end: 'destroy' } : { steps: answer(['Whole']) },
     )
@@ -201,12 +210,13 @@ describe('ChatView', () => {
     expect(text(w, 'error-notice')).toContain('Connection lost')
     expect(lastStatus(w)).toBe('error')
     await sleep(AFTER_RETRY_MS)
-    expect(api.requests).toHaveLength(1)
+    expect(api.posts()).toHaveLength(1)
+    expect(api.resumes()).toHaveLength(3)
 
     await w.get('[data-testid="retry-button"]').trigger('click')
     await waitFor(() => lastStatus(w) === 'done', 'retried answer')
     expect(byTestId(w, 'message-assistant')).toHaveLength(1)
-    expect(api.requests[1]?.body.messages).toEqual([{ role: 'user', content: 'Hi' }])
+    expect(api.posts()[1]?.body.messages).toEqual([{ role: 'user', content: 'Hi' }])
   })
 
   it('Stop aborts the request, keeps the partial answer marked stopped and refocuses the input', async () => {
@@ -224,8 +234,11 @@ describe('ChatView', () => {
     expect(w.find('[data-testid="message-assistant"] .markdown').text()).toBe('Partial answer')
     expect(byTestId(w, 'send-button')).toHaveLength(1)
     expect(document.activeElement).toBe(input(w).element)
+    await until(() => api.stops().length === 1, 2000, 'the stop request')
+    expect(api.stops()[0]?.url).toBe('/api/chat/stream/req-1/stop')
     await sleep(AFTER_RETRY_MS)
-    expect(api.requests).toHaveLength(1)
+    expect(api.posts()).toHaveLength(1)
+    expect(api.resumes()).toHaveLength(0)
   })
 
   it('Esc stops the answer', async () => {
@@ -311,8 +324,9 @@ describe('ChatView', () => {
     expect(lastStatus(second)).toBe('done')
   })
 
-  it('stores an answer while it streams, and shows it as stopped after a reload', async () => {
-    api.handle(() => ({ steps: answer(['Half', ' way']).slice(0, 3), end: 'hang' }))
+  it('resumes an answer that was streaming when the page was reloaded, from where it was', async () => {
+    const steps = answer(['Half', ' way', ' there'])
+    api.handle(() => ({ steps: [...steps.slice(0, 3), { delay: 1000 }, ...steps.slice(3)] }))
     const w = mountChat()
     await type(w, 'Long one')
     await waitFor(() => w.text().includes('Half way'), 'partial')
@@ -321,7 +335,6 @@ describe('ChatView', () => {
 
     // What a reload would find, before the page could react to going away.
     const stored = localStorage.getItem(STORAGE_KEY)
-    expect(stored).toContain('Half way')
     w.unmount()
     wrapper = undefined
     localStorage.setItem(STORAGE_KEY, stored!)
@@ -329,7 +342,79 @@ describe('ChatView', () => {
     const reloaded = mountChat()
 
     expect(reloaded.get('[data-testid="message-assistant"] .markdown').text()).toBe('Half way')
-    expect(lastStatus(reloaded)).toBe('stopped')
+    expect(lastStatus(reloaded)).toBe('streaming')
+    await waitFor(() => lastStatus(reloaded) === 'done', 'resumed answer')
+    expect(reloaded.get('[data-testid="message-assistant"] .markdown').text()).toBe('Half way there')
+    expect(api.posts()).toHaveLength(1)
+    expect(api.resumes().map((r) => [r.url, r.headers['last-event-id']])).toEqual([['/api/chat/stream/req-1', '2']])
+    // Leaving the page is not a stop: the generation was left running for the reload.
+    expect(api.stops()).toHaveLength(0)
+  })
+
+  it('shows Reconnecting while a lost connection is resumed, and the answer completes once', async () => {
+    const steps = answer(['Before', ' the cut', ' and after'])
+    api.handle(() => ({ steps: [...steps.slice(0, 3), { disconnect: true }, { delay: 100 }, ...steps.slice(3)] }))
+    api.handleResume((_req, index) =>
+      index === 0 ? { status: 502, headers: { 'content-type': 'text/plain' }, body: 'Bad gateway' } : undefined,
+    )
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'reconnecting').length === 1, 'reconnecting notice')
+    expect(text(w, 'reconnecting')).toMatch(/Connection lost\. Reconnecting… \(try [12] of 3\)/)
+    expect(lastStatus(w)).toBe('streaming')
+    await waitFor(() => lastStatus(w) === 'done', 'done')
+    expect(byTestId(w, 'reconnecting')).toHaveLength(0)
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Before the cut and after')
+    expect(byTestId(w, 'error-notice')).toHaveLength(0)
+    expect(api.posts()).toHaveLength(1)
+    expect(api.resumes()).toHaveLength(2)
+  })
+
+  it('says clearly when the answer is gone (404 on resume), keeping the text received', async () => {
+    api.handle(() => ({ steps: [...answer(['Kept part', ' lost part']).slice(0, 2), { disconnect: true }, { delay: 2000 }] }))
+    api.handleResume(() => {
+      api.expire('req-1')
+      return undefined
+    })
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'error-notice').length === 1, 'error notice')
+    expect(text(w, 'error-notice')).toContain('The answer is gone.')
+    expect(text(w, 'error-notice')).toContain('The text received so far is kept.')
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Kept part')
+    expect(lastStatus(w)).toBe('error')
+    expect(byTestId(w, 'retry-button')).toHaveLength(1)
+    expect(api.posts()).toHaveLength(1)
+  })
+
+  it('counts down the Retry-After of a busy API (503) before Retry is possible', async () => {
+    api.handle((_req, index) =>
+      index === 0
+        ? {
+            status: 503,
+            headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+            body: JSON.stringify({ title: 'Service Unavailable', status: 503, detail: 'Too many answers at once.' }),
+          }
+        : { steps: answer(['Now', ' there is room']) },
+    )
+    const w = mountChat()
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'error-notice').length === 1, 'error notice')
+    expect(text(w, 'error-notice')).toContain('The service is busy. Too many answers at once.')
+    expect(text(w, 'countdown')).toBe('1')
+    expect(w.get('[data-testid="retry-button"]').attributes('disabled')).toBeDefined()
+    await waitFor(() => w.get('[data-testid="retry-button"]').attributes('disabled') === undefined, 'retry enabled', 2500)
+
+    await w.get('[data-testid="retry-button"]').trigger('click')
+    await waitFor(() => lastStatus(w) === 'done', 'retried answer')
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Now there is room')
+    expect(api.posts()).toHaveLength(2)
   })
 
   it('New chat clears the conversation and its storage', async () => {

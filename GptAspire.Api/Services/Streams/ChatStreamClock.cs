@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace GptAspire.Api.Services.Streams;
+
+/// <summary>
+/// One clock for every stream of the process (instead of a timer per stream or per token): heartbeats,
+/// abandoned and stalled generations, expiry, the backplane's presence. On shutdown it ends every live
+/// generation with <c>server_shutting_down</c> and waits (up to the host's shutdown time) for them to say so.
+/// </summary>
+public sealed partial class ChatStreamClock(
+    ChatStreamStore store,
+    IOptions<ChatStreamOptions> chatOptions,
+    IHostApplicationLifetime lifetime,
+    ILogger<ChatStreamClock> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // ApplicationStopping fires before the server stops accepting and drains: the readers of every open stream
+        // then get their final event and end, so the drain does not wait for answers that would never come.
+        using var stopping = lifetime.ApplicationStopping.Register(() =>
+        {
+            LogClosing(logger, store.LiveCount);
+            store.Close();
+        });
+
+        await store.StartAsync();
+        var settings = chatOptions.Value;
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(settings.HeartbeatInterval.TotalMilliseconds / 2, 50, 1000));
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await store.TickAsync(settings.HeartbeatInterval, settings.UpstreamIdleTimeout, settings.MaxAnswerDuration, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogTickFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        store.Close();
+        while (!store.Drained && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(50, CancellationToken.None);
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: ending {LiveStreams} live chat streams")]
+    private static partial void LogClosing(ILogger logger, int liveStreams);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The chat stream clock failed a tick")]
+    private static partial void LogTickFailed(ILogger logger, Exception exception);
+}

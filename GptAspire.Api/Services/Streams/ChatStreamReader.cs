@@ -1,0 +1,80 @@
+namespace GptAspire.Api.Services.Streams;
+
+/// <summary>What one <see cref="ChatStreamReader.ReadAsync"/> gave.</summary>
+public enum ReadOutcome
+{
+    /// <summary>New events were added to the batch.</summary>
+    Events,
+    /// <summary>Nothing new for a heartbeat interval: send a heartbeat.</summary>
+    Heartbeat,
+    /// <summary>The stream has ended and the reader has every event.</summary>
+    End,
+}
+
+/// <summary>
+/// One connection's cursor on a <see cref="ChatStreamBuffer"/>. It waits on one signal that both new events and
+/// the heartbeat clock set, so a token costs no timer. Dispose it when the connection ends.
+/// </summary>
+public sealed class ChatStreamReader : IDisposable
+{
+    private readonly ChatStreamBuffer _stream;
+    private readonly AsyncSignal _signal = new();
+    private long _position;
+    private int _heartbeatDue;
+
+    internal ChatStreamReader(ChatStreamBuffer stream, long afterId)
+    {
+        _stream = stream;
+        _position = afterId;
+        LastSentAt = Environment.TickCount64;
+    }
+
+    public ChatStreamBuffer Stream => _stream;
+
+    /// <summary><see cref="Environment.TickCount64"/> of the last event or heartbeat this reader returned.</summary>
+    public long LastSentAt { get; private set; }
+
+    /// <summary>Waits for the events after the last one returned (or after the start id), a heartbeat, or the end.</summary>
+    public async ValueTask<ReadOutcome> ReadAsync(List<ChatStreamEvent> batch)
+    {
+        while (true)
+        {
+            if (_stream.CopyAfter(_position, batch, out var completed))
+            {
+                _position = batch[^1].Id;
+                LastSentAt = Environment.TickCount64;
+                return ReadOutcome.Events;
+            }
+
+            if (completed)
+            {
+                return ReadOutcome.End;
+            }
+
+            if (Interlocked.Exchange(ref _heartbeatDue, 0) == 1)
+            {
+                LastSentAt = Environment.TickCount64;
+                return ReadOutcome.Heartbeat;
+            }
+
+            await _signal.WaitAsync();
+        }
+    }
+
+    /// <summary>Ends a pending and every later read with <see cref="OperationCanceledException"/>.</summary>
+    public void Cancel() => _signal.Cancel();
+
+    internal void Wake() => _signal.Set();
+
+    internal void RequestHeartbeat()
+    {
+        Volatile.Write(ref _heartbeatDue, 1);
+        _signal.Set();
+    }
+
+    public void Dispose()
+    {
+        _signal.Cancel();
+        _stream.Detach(this);
+    }
+}
