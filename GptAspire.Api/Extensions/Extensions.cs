@@ -26,6 +26,8 @@ public static class Extensions
             .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Chat:HeartbeatInterval must be positive.")
             .Validate(o => o.UpstreamIdleTimeout > TimeSpan.Zero, "Chat:UpstreamIdleTimeout must be positive.")
             .Validate(o => o.MaxAnswerDuration > TimeSpan.Zero, "Chat:MaxAnswerDuration must be positive.")
+            .Validate(o => o.UpstreamConnectTimeout > TimeSpan.Zero, "Chat:UpstreamConnectTimeout must be positive.")
+            .Validate(o => o.MaxUpstreamConnections > 0, "Chat:MaxUpstreamConnections must be positive.")
             .Validate(o => o.MaxRequestBodyBytes > 0, "Chat:MaxRequestBodyBytes must be positive.")
             .Validate(o => o.ContextWindow is null or > 0, "Chat:ContextWindow must be positive when set.")
             .ValidateOnStart();
@@ -100,7 +102,19 @@ public static class Extensions
         // would cut long answers and whose retries would pay for an answer twice.
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way out.
         builder.Services.AddHttpClient(OpenAIConnectionName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .RemoveAllResilienceHandlers();
+            .RemoveAllResilienceHandlers()
+            // An upstream that never accepts fails in seconds (upstream_connect_timeout), and a burst of answers
+            // cannot open more connections to it than the cap (the rest wait their turn, under the idle timeout).
+            .ConfigurePrimaryHttpMessageHandler(services =>
+            {
+                var chat = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ChatStreamOptions>>().Value;
+                return new SocketsHttpHandler
+                {
+                    ConnectTimeout = chat.UpstreamConnectTimeout,
+                    MaxConnectionsPerServer = chat.MaxUpstreamConnections,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                };
+            });
 #pragma warning restore EXTEXP0001
 
         builder.Services.AddChatClient(services =>
@@ -109,7 +123,8 @@ public static class Extensions
                     services.GetRequiredService<IHttpClientFactory>().CreateClient(OpenAIConnectionName));
                 return CreateChatClient(connection, transport).AsIChatClient();
             })
-            .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent);
+            .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent)
+            .Use(inner => new CompactUpdatesChatClient(inner));
 
         return builder;
     }

@@ -33,6 +33,9 @@ public static class ChatErrorCodes
     public const string ContentFiltered = "content_filtered";
     public const string UpstreamUnavailable = "upstream_unavailable";
     public const string UpstreamTimeout = "upstream_timeout";
+
+    /// <summary>No connection to the AI service within <c>Chat:UpstreamConnectTimeout</c>.</summary>
+    public const string UpstreamConnectTimeout = "upstream_connect_timeout";
     public const string UpstreamError = "upstream_error";
 
     /// <summary>Nobody read the stream for <c>Chat:Streams:AbandonAfter</c>, so the answer was cancelled.</summary>

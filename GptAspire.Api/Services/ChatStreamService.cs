@@ -118,6 +118,7 @@ public sealed partial class ChatStreamService(
                     answer.Append(text);
                     if (store.Append(stream, frames.Token(text)) == AppendResult.LimitReached)
                     {
+                        frames.Rewind();
                         tooLarge = true;
                         break;
                     }
@@ -168,7 +169,7 @@ public sealed partial class ChatStreamService(
         if (error is not null)
         {
             measurement.End(error.Code, 0);
-            store.Append(stream, frames.Event(ChatEventNames.Error, error, error.Code));
+            await store.CompleteAsync(stream, frames.Event(ChatEventNames.Error, error, error.Code));
             return;
         }
 
@@ -179,7 +180,7 @@ public sealed partial class ChatStreamService(
         LogStreamFinished(logger, stream.RequestId, finishReason!, completion);
 
         store.Append(stream, frames.Event(ChatEventNames.Usage, new UsageEvent(prompt, completion, total, Math.Max(0, model.ContextWindow - total))));
-        store.Append(stream, frames.Event(ChatEventNames.Finish, new FinishEvent(finishReason!)));
+        await store.CompleteAsync(stream, frames.Event(ChatEventNames.Finish, new FinishEvent(finishReason!)));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat stream {RequestId} failed upstream: {ErrorCode} (status {UpstreamStatus}, upstream request {UpstreamRequestId}, {FailureKind})")]

@@ -26,6 +26,7 @@ public static class EmulatorServiceExtensions
         builder.Services.AddSingleton<ReplyComposer>();
         builder.Services.AddSingleton<ConversationMemory>();
         builder.Services.AddSingleton<RequestLog>();
+        builder.Services.AddSingleton<StreamPacer>();
         builder.Services.AddSingleton<ChatCompletionService>();
 
         return builder;

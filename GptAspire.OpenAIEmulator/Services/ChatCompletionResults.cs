@@ -1,17 +1,15 @@
-using System.Buffers;
-using System.IO.Pipelines;
-using System.Text.Json;
 using GptAspire.OpenAIEmulator.Models;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace GptAspire.OpenAIEmulator.Services;
 
 /// <summary>
-/// Writes a streamed reply as OpenAI does: <c>data: {chunk}</c> events, each flushed as soon as it is
-/// due, then <c>data: [DONE]</c>; or, for <c>[emulator:drop]</c>, an aborted connection instead.
+/// Writes a streamed reply as OpenAI does: <c>data: {chunk}</c> events, each flushed as soon as it is due on
+/// the shared <see cref="StreamPacer"/> clock, then <c>data: [DONE]</c>; or, for <c>[emulator:drop]</c>, an
+/// aborted connection instead.
 /// </summary>
 public sealed class ChatCompletionStreamResult(
-    IAsyncEnumerable<ChatCompletionChunk> chunks,
+    StreamPacer pacer,
     CompletionPlan plan,
     RequestLogEntry entry) : IResult, IStatusCodeHttpResult
 {
@@ -27,31 +25,53 @@ public sealed class ChatCompletionStreamResult(
         response.Headers.CacheControl = "no-cache";
         await response.StartAsync(cancellationToken);
 
-        var typeInfo = plan.IncludeUsage
-            ? EmulatorJsonContext.WireWithNullUsage.ChatCompletionChunk
-            : EmulatorJsonContext.Wire.ChatCompletionChunk;
-        await foreach (var chunk in chunks.WithCancellation(cancellationToken))
+        var output = response.BodyWriter;
+        var writer = new ChunkWriter(plan);
+        using var clock = pacer.Join(cancellationToken);
+        if (ChatCompletionService.PromptFilterChunk(plan) is { } promptFilter)
         {
-            await WriteEventAsync(response.BodyWriter, JsonSerializer.SerializeToUtf8Bytes(chunk, typeInfo), cancellationToken);
+            writer.WriteChunk(output, promptFilter);
         }
 
-        if (plan.Drops)
+        // The headers (and Azure's first chunk) go out at once, as OpenAI's do, before the first token is ready.
+        await output.FlushAsync(cancellationToken);
+
+        await PaceAsync(clock, plan.FirstTokenDelay);
+        writer.WriteChunk(output, ChatCompletionService.RoleChunk(plan));
+        await output.FlushAsync(cancellationToken);
+
+        for (var i = 0; i < plan.Pieces.Count; i++)
+        {
+            if (i > 0)
+            {
+                await PaceAsync(clock, plan.TokenDelay);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            entry.AddCompletionTokens(plan.Pieces[i].TokenCount);
+            writer.WriteContent(output, plan.Pieces[i].Text);
+            await output.FlushAsync(cancellationToken);
+        }
+
+        if (plan.FinishReason is not { } finishReason)
         {
             entry.MarkDropped();
             httpContext.Abort();
             return;
         }
 
-        await WriteEventAsync(response.BodyWriter, "[DONE]"u8.ToArray(), cancellationToken);
+        writer.WriteChunk(output, ChatCompletionService.FinishChunk(plan, finishReason));
+        if (plan.IncludeUsage)
+        {
+            writer.WriteChunk(output, ChatCompletionService.UsageChunk(plan));
+        }
+
+        ChunkWriter.WriteDone(output);
+        await output.FlushAsync(cancellationToken);
     }
 
-    private static async Task WriteEventAsync(PipeWriter writer, byte[] data, CancellationToken cancellationToken)
-    {
-        writer.Write("data: "u8);
-        writer.Write(data);
-        writer.Write("\n\n"u8);
-        await writer.FlushAsync(cancellationToken);
-    }
+    private static ValueTask PaceAsync(PacedStream clock, TimeSpan delay) =>
+        delay > TimeSpan.Zero ? clock.WaitAsync(delay) : ValueTask.CompletedTask;
 }
 
 /// <summary>Writes a whole <c>chat.completion</c> once it has been "generated"; aborts instead for <c>[emulator:drop]</c>.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using GptAspire.OpenAIEmulator.Models;
 using Microsoft.Extensions.Options;
@@ -14,6 +13,7 @@ public sealed class ChatCompletionService(
     ReplyComposer composer,
     ConversationMemory memory,
     IOptions<EmulatorOptions> options,
+    StreamPacer pacer,
     TimeProvider time)
 {
     public const string SystemFingerprint = "fp_emulator";
@@ -48,7 +48,7 @@ public sealed class ChatCompletionService(
 
         var plan = Plan(request, model, route, scenario);
         return request.Stream == true
-            ? new ChatCompletionStreamResult(Stream(plan, entry), plan, entry)
+            ? new ChatCompletionStreamResult(pacer, plan, entry)
             : new ChatCompletionJsonResult(this, plan, entry);
     }
 
@@ -123,78 +123,50 @@ public sealed class ChatCompletionService(
         };
     }
 
-    /// <summary>
-    /// The chunks of a streamed reply, each when it is due: (Azure: prompt filter results), the role,
-    /// one chunk per token, the finish reason, then usage if asked for. A dropped reply stops after its tokens.
-    /// </summary>
-    public async IAsyncEnumerable<ChatCompletionChunk> Stream(
-        CompletionPlan plan,
-        RequestLogEntry entry,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    // The chunks of a streamed reply, in order: (Azure: prompt filter results), the role, one per token, the
+    // finish reason, then usage if asked for. ChatCompletionStreamResult paces and writes them.
+
+    /// <summary>Azure's first chunk, which reports on the prompt before any choice, with blank identity fields; null for OpenAI.</summary>
+    public static ChatCompletionChunk? PromptFilterChunk(CompletionPlan plan) => plan.Route.IsAzure()
+        ? new ChatCompletionChunk
+        {
+            Id = "",
+            Object = "",
+            Created = 0,
+            Model = "",
+            Choices = [],
+            PromptFilterResults = PromptFilterResults,
+        }
+        : null;
+
+    public static ChatCompletionChunk RoleChunk(CompletionPlan plan) => Chunk(plan, new ChunkChoice
     {
-        var azure = plan.Route.IsAzure();
-        if (azure)
-        {
-            // Azure's first chunk reports on the prompt before any choice, with blank identity fields.
-            yield return new ChatCompletionChunk
-            {
-                Id = "",
-                Object = "",
-                Created = 0,
-                Model = "",
-                Choices = [],
-                PromptFilterResults = PromptFilterResults,
-            };
-        }
+        Delta = ChunkChoice.RoleDelta,
+        ContentFilterResults = plan.Route.IsAzure() ? ContentFilterResults.None : null,
+    });
 
-        await Task.Delay(plan.FirstTokenDelay, time, cancellationToken);
-        yield return Chunk(plan, new ChunkChoice
-        {
-            Delta = ChunkChoice.RoleDelta,
-            ContentFilterResults = azure ? ContentFilterResults.None : null,
-        });
+    public static ChatCompletionChunk ContentChunk(CompletionPlan plan, string text) => Chunk(plan, new ChunkChoice
+    {
+        Delta = ChunkChoice.ContentDelta(text),
+        ContentFilterResults = plan.Route.IsAzure() ? ContentFilterResults.Safe : null,
+    });
 
-        for (var i = 0; i < plan.Pieces.Count; i++)
-        {
-            if (i > 0)
-            {
-                await Task.Delay(plan.TokenDelay, time, cancellationToken);
-            }
+    public static ChatCompletionChunk FinishChunk(CompletionPlan plan, string finishReason) => Chunk(plan, new ChunkChoice
+    {
+        Delta = ChunkChoice.EmptyDelta,
+        FinishReason = finishReason,
+        ContentFilterResults = plan.Route.IsAzure() ? FilterResultsFor(finishReason) : null,
+    });
 
-            cancellationToken.ThrowIfCancellationRequested();
-            entry.AddCompletionTokens(plan.Pieces[i].TokenCount);
-            yield return Chunk(plan, new ChunkChoice
-            {
-                Delta = ChunkChoice.ContentDelta(plan.Pieces[i].Text),
-                ContentFilterResults = azure ? ContentFilterResults.Safe : null,
-            });
-        }
-
-        if (plan.FinishReason is not { } finishReason)
-        {
-            yield break;
-        }
-
-        yield return Chunk(plan, new ChunkChoice
-        {
-            Delta = ChunkChoice.EmptyDelta,
-            FinishReason = finishReason,
-            ContentFilterResults = azure ? FilterResultsFor(finishReason) : null,
-        });
-
-        if (plan.IncludeUsage)
-        {
-            yield return new ChatCompletionChunk
-            {
-                Id = plan.Id,
-                Created = plan.Created,
-                Model = plan.Model,
-                SystemFingerprint = SystemFingerprint,
-                Choices = [],
-                Usage = Usage(plan),
-            };
-        }
-    }
+    public static ChatCompletionChunk UsageChunk(CompletionPlan plan) => new()
+    {
+        Id = plan.Id,
+        Created = plan.Created,
+        Model = plan.Model,
+        SystemFingerprint = SystemFingerprint,
+        Choices = [],
+        Usage = Usage(plan),
+    };
 
     private static ChatCompletionChunk Chunk(CompletionPlan plan, ChunkChoice choice) => new()
     {

@@ -12,20 +12,19 @@ public sealed partial class ReplyComposer(ChatTokenizer tokenizer)
 {
     public const int MinTokens = 120;
     public const int MaxTokens = 250;
-    public const int LongTokens = 1500;
 
     public string Compose(ulong seed, string question, Scenario scenario)
     {
         var random = new DeterministicRandom(seed);
         var keywords = Keywords(question);
         var reply = scenario.Xss ? Hostile(keywords, random) : Ordinary(keywords, random);
-        if (!scenario.Long)
+        if (scenario.LongTokens is not { } longTokens)
         {
             return reply;
         }
 
         var text = new StringBuilder(reply);
-        while (tokenizer.Count(text.ToString()) < LongTokens)
+        while (tokenizer.Count(text.ToString()) < longTokens)
         {
             text.Append("\n\n").Append(Section(keywords, random));
         }

@@ -11,6 +11,8 @@ public sealed partial record Scenario
 {
     public const int DefaultRetryAfterSeconds = 2;
     public const int DefaultFirstTokenDelayMs = 3000;
+    public const int DefaultLongTokens = 1500;
+    public const int MaxLongTokens = 16_384;
 
     public static Scenario None { get; } = new();
 
@@ -25,7 +27,9 @@ public sealed partial record Scenario
     public bool ServerError { get; init; }
     public bool Drop { get; init; }
     public int? FirstTokenDelayMs { get; init; }
-    public bool Long { get; init; }
+    /// <summary>About how many tokens a long reply has; null for an ordinary reply.</summary>
+    public int? LongTokens { get; init; }
+    public bool Long => LongTokens is not null;
     public int? TokenDelayMs { get; init; }
     public bool Xss { get; init; }
 
@@ -51,7 +55,7 @@ public sealed partial record Scenario
                 "server-error" => scenario with { ServerError = true },
                 "drop" => scenario with { Drop = true },
                 "slow-first-token" => scenario with { FirstTokenDelayMs = Number(value, 0, 600_000) ?? DefaultFirstTokenDelayMs },
-                "long" => scenario with { Long = true },
+                "long" => scenario with { LongTokens = Number(value, 1, MaxLongTokens) ?? DefaultLongTokens },
                 "delay" => scenario with { TokenDelayMs = Number(value, 0, 60_000) ?? scenario.TokenDelayMs },
                 "xss" => scenario with { Xss = true },
                 _ => null,

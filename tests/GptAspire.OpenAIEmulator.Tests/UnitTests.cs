@@ -25,6 +25,16 @@ public sealed class ScenarioParsingTests
         Assert.Equal(2, scenario.RateLimitSeconds);
         Assert.Equal(3000, scenario.FirstTokenDelayMs);
         Assert.Null(scenario.TokenDelayMs);
+        Assert.Null(scenario.LongTokens);
+        Assert.Equal(1500, Scenario.Parse("[emulator:long]").LongTokens);
+    }
+
+    [Fact]
+    public void LongTakesATokenCountWithinTheLargestAnswer()
+    {
+        Assert.Equal(4000, Scenario.Parse("[emulator:long=4000]").LongTokens);
+        Assert.Equal(16_384, Scenario.Parse("[emulator:long=99999]").LongTokens);
+        Assert.Equal(1, Scenario.Parse("[emulator:long=0]").LongTokens);
     }
 
     [Fact]

@@ -27,6 +27,9 @@ public sealed class ChatStreamFrameWriter(JsonSerializerOptions json, long first
     /// <summary>The id the next event gets.</summary>
     public long NextId => _nextId;
 
+    /// <summary>Takes back the id of the last event made, when the stream refused it.</summary>
+    public void Rewind() => _nextId--;
+
     public ChatStreamEvent Token(string text) => Encode(ChatEventNames.Token, new TokenEvent(text), _tokenType);
 
     public ChatStreamEvent Event<T>(string name, T data, string? errorCode = null) =>

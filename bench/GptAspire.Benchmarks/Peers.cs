@@ -1,0 +1,288 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace GptAspire.Benchmarks;
+
+/// <summary>
+/// One way to stream a chat from the same emulator: the emulator itself (the floor), GptAspire.Api,
+/// GptAspire.Web's /api proxy in front of the API, the seed's Flask design, and a Vercel AI SDK route.
+/// </summary>
+public sealed class Peer
+{
+    public required string Name { get; init; }
+
+    public required string Description { get; init; }
+
+    /// <summary>Why it is not measured, with the command that installs what it lacks; null when it runs.</summary>
+    public string? Missing { get; init; }
+
+    /// <summary>The process whose cost the peer adds (for the emulator itself, the emulator).</summary>
+    public ServerProcess? Server { get; init; }
+
+    /// <summary>Every process a stream of this peer goes through, the server under test first.</summary>
+    public IReadOnlyList<ServerProcess> Chain { get; init; } = [];
+
+    public Func<string, int, int, StreamRequest>? Request { get; init; }
+}
+
+/// <summary>The servers of one bench run, started once and shared by every measurement.</summary>
+public sealed class PeerStack : IAsyncDisposable
+{
+    public const string Model = "gpt-4o-mini";
+
+    private readonly List<ServerProcess> _processes = [];
+
+    public List<Peer> Peers { get; } = [];
+
+    public static async Task<PeerStack> StartAsync(BenchContext context, HttpClient http, IReadOnlySet<string>? only)
+    {
+        var stack = new PeerStack();
+        try
+        {
+            await stack.StartAllAsync(context, http, only);
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAllAsync(BenchContext context, HttpClient http, IReadOnlySet<string>? only)
+    {
+        bool Wanted(string name) => only is null || only.Contains(name);
+        var root = context.RepoRoot;
+        var key = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+
+        var emulatorPort = ServerProcess.FreePort();
+        var emulatorUrl = new Uri($"http://127.0.0.1:{emulatorPort}/");
+        var emulatorDir = Path.Combine(root, "GptAspire.OpenAIEmulator", "bin", "Release", "net10.0");
+        var emulator = Track(ServerProcess.Start(
+            "emulator", "dotnet", ["GptAspire.OpenAIEmulator.dll"], emulatorDir,
+            DotnetEnvironment(emulatorUrl, ("Emulator__ApiKey", key)), emulatorUrl, context.LogDirectory, context.ServerCore));
+        await emulator.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
+        var openAIBase = new Uri(emulatorUrl, "v1/");
+
+        Peers.Add(new Peer
+        {
+            Name = "emulator",
+            Description = "the emulator direct (the floor)",
+            Server = emulator,
+            Chain = [emulator],
+            Request = (prompt, maxTokens, expected) => new StreamRequest(
+                new Uri(openAIBase, "chat/completions"),
+                JsonSerializer.SerializeToUtf8Bytes(new
+                {
+                    model = Model,
+                    messages = new[] { new { role = "user", content = prompt } },
+                    stream = true,
+                    stream_options = new { include_usage = true },
+                    max_tokens = maxTokens,
+                }),
+                key,
+                expected),
+        });
+
+        ServerProcess? api = null;
+        if (Wanted("api") || Wanted("web"))
+        {
+            var apiUrl = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
+            // The connection string the AppHost gives the API for the emulator (OpenAIEmulatorResource).
+            api = Track(ServerProcess.Start(
+                "api", "dotnet", ["GptAspire.Api.dll"], Path.Combine(root, "GptAspire.Api", "bin", "Release", "net10.0"),
+                DotnetEnvironment(apiUrl,
+                    ("ConnectionStrings__openai", $"Endpoint={openAIBase.AbsoluteUri.TrimEnd('/')};Key={key};Model={Model}"),
+                    ("Chat__UsingEmulator", "true")),
+                apiUrl, context.LogDirectory, context.ServerCore));
+            await api.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
+        }
+
+        if (Wanted("api") && api is not null)
+        {
+            Peers.Add(new Peer
+            {
+                Name = "api",
+                Description = "GptAspire.Api",
+                Server = api,
+                Chain = [api, emulator],
+                Request = ChatRequest(new Uri(api.Url, "api/chat/stream")),
+            });
+        }
+
+        if (Wanted("web") && api is not null)
+        {
+            Peers.Add(await StartWebAsync(context, http, api, emulator));
+        }
+
+        if (Wanted("flask"))
+        {
+            Peers.Add(await StartFlaskAsync(context, http, emulator, openAIBase, key));
+        }
+
+        if (Wanted("ai-sdk"))
+        {
+            Peers.Add(await StartAiSdkAsync(context, http, emulator, openAIBase, key));
+        }
+    }
+
+    private async Task<Peer> StartWebAsync(BenchContext context, HttpClient http, ServerProcess api, ServerProcess emulator)
+    {
+        const string name = "web";
+        const string description = "GptAspire.Web's /api proxy in front of the API";
+        var webDir = Path.Combine(context.RepoRoot, "GptAspire.Web");
+        if (!Directory.Exists(Path.Combine(webDir, "node_modules")))
+        {
+            return Skipped(name, description, "not installed: (cd GptAspire.Web && npm ci)");
+        }
+
+        if (!File.Exists(Path.Combine(webDir, "dist", "index.html")))
+        {
+            Console.WriteLine("Building GptAspire.Web (npm run build)...");
+            if (await Commands.RunAsync("npm", ["run", "build"], webDir) != 0)
+            {
+                return Skipped(name, description, "its build failed: (cd GptAspire.Web && npm run build)");
+            }
+        }
+
+        var url = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
+        var web = Track(ServerProcess.Start(
+            name, "node", ["--import", "./server/instrumentation.mjs", "server/index.mjs", "--mode", "production"], webDir,
+            new Dictionary<string, string>
+            {
+                ["NODE_ENV"] = "production",
+                ["PORT"] = url.Port.ToString(),
+                ["HOST"] = "127.0.0.1",
+                ["services__api__http__0"] = api.Url.AbsoluteUri,
+                ["OTEL_SERVICE_NAME"] = "web",
+                // Telemetry on but not exported, as for the .NET servers: the SDK starts (it needs an
+                // endpoint to), instruments every request, and its exporters are "none".
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9",
+                ["OTEL_TRACES_EXPORTER"] = "none",
+                ["OTEL_METRICS_EXPORTER"] = "none",
+                ["OTEL_LOGS_EXPORTER"] = "none",
+            },
+            url, context.LogDirectory, context.ServerCore));
+        await web.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
+        return new Peer
+        {
+            Name = name,
+            Description = description,
+            Server = web,
+            Chain = [web, api, emulator],
+            Request = ChatRequest(new Uri(web.Url, "api/chat/stream")),
+        };
+    }
+
+    private async Task<Peer> StartFlaskAsync(BenchContext context, HttpClient http, ServerProcess emulator, Uri openAIBase, string key)
+    {
+        const string name = "flask";
+        const string description = "the seed's design: Flask (threaded) + requests";
+        if (await Commands.RunAsync("python3", ["-c", "import flask, requests"], context.RepoRoot, quiet: true) != 0)
+        {
+            return Skipped(name, description, "not installed: apt-get install -y python3-flask python3-requests");
+        }
+
+        var url = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
+        var flask = Track(ServerProcess.Start(
+            name, "python3", ["app.py"], Path.Combine(context.RepoRoot, "bench", "flask"),
+            new Dictionary<string, string>
+            {
+                ["PORT"] = url.Port.ToString(),
+                ["OPENAI_BASE_URL"] = openAIBase.AbsoluteUri,
+                ["OPENAI_API_KEY"] = key,
+                ["PYTHONUNBUFFERED"] = "1",
+            },
+            url, context.LogDirectory, context.ServerCore));
+        await flask.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(30));
+        return new Peer
+        {
+            Name = name,
+            Description = description,
+            Server = flask,
+            Chain = [flask, emulator],
+            Request = ChatRequest(new Uri(flask.Url, "api/chat/stream")),
+        };
+    }
+
+    private async Task<Peer> StartAiSdkAsync(BenchContext context, HttpClient http, ServerProcess emulator, Uri openAIBase, string key)
+    {
+        const string name = "ai-sdk";
+        const string description = "a Vercel AI SDK route (streamText) on Node's http server";
+        var dir = Path.Combine(context.RepoRoot, "bench", "ai-sdk");
+        if (!Directory.Exists(Path.Combine(dir, "node_modules")))
+        {
+            Console.WriteLine("Installing the AI SDK peer (npm ci in bench/ai-sdk)...");
+            if (await Commands.RunAsync("npm", ["ci", "--no-audit", "--no-fund"], dir) != 0)
+            {
+                return Skipped(name, description, "not installed: (cd bench/ai-sdk && npm ci)");
+            }
+        }
+
+        var url = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
+        var server = Track(ServerProcess.Start(
+            name, "node", ["server.mjs"], dir,
+            new Dictionary<string, string>
+            {
+                ["NODE_ENV"] = "production",
+                ["PORT"] = url.Port.ToString(),
+                ["OPENAI_BASE_URL"] = openAIBase.AbsoluteUri.TrimEnd('/'),
+                ["OPENAI_API_KEY"] = key,
+            },
+            url, context.LogDirectory, context.ServerCore));
+        await server.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(30));
+        return new Peer
+        {
+            Name = name,
+            Description = description,
+            Server = server,
+            Chain = [server, emulator],
+            Request = ChatRequest(new Uri(server.Url, "api/chat/stream")),
+        };
+    }
+
+    private static Peer Skipped(string name, string description, string missing)
+    {
+        Console.WriteLine($"  {name}: {missing}");
+        return new Peer { Name = name, Description = description, Missing = missing };
+    }
+
+    /// <summary>The body of POST /api/chat/stream, which every peer but the emulator takes.</summary>
+    private static Func<string, int, int, StreamRequest> ChatRequest(Uri url) => (prompt, maxTokens, expected) => new StreamRequest(
+        url,
+        JsonSerializer.SerializeToUtf8Bytes(new { messages = new[] { new { role = "user", content = prompt } }, maxTokens }),
+        null,
+        expected);
+
+    // Release builds in the Production environment with their own logging settings, telemetry on
+    // (ServiceDefaults always adds it) but not exported: no OTEL_EXPORTER_OTLP_ENDPOINT, so no exporter.
+    private static Dictionary<string, string> DotnetEnvironment(Uri url, params (string Key, string Value)[] settings)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = url.AbsoluteUri.TrimEnd('/'),
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        };
+        foreach (var (key, value) in settings)
+        {
+            environment[key] = value;
+        }
+
+        return environment;
+    }
+
+    private ServerProcess Track(ServerProcess process)
+    {
+        _processes.Add(process);
+        return process;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in Enumerable.Reverse(_processes))
+        {
+            await process.DisposeAsync();
+        }
+    }
+}
