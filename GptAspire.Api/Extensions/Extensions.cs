@@ -50,6 +50,8 @@ public static class Extensions
         if (!settings.UsingEmulator)
         {
             builder.Services.AddSingleton(connection);
+            // One instance, so that it keeps its client and its last healthy answer between checks.
+            builder.Services.AddSingleton<OpenAIHealthCheck>();
             builder.Services.AddHealthChecks().AddCheck<OpenAIHealthCheck>(OpenAIHealthCheck.Name);
         }
 

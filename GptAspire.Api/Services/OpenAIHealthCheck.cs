@@ -23,6 +23,7 @@ public sealed class OpenAIHealthCheck(OpenAIConnection connection, IHttpClientFa
     public static readonly TimeSpan HealthyFor = TimeSpan.FromMinutes(1);
 
     private long _healthyUntil = long.MinValue;
+    private OpenAI.Models.OpenAIModelClient? _models;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -32,7 +33,8 @@ public sealed class OpenAIHealthCheck(OpenAIConnection connection, IHttpClientFa
         }
 
         var endpoint = connection.ApiEndpoint.GetLeftPart(UriPartial.Path);
-        var models = connection.CreateClient(new OpenAIClientOptions
+        // One client for every check: with Microsoft Entra ID, its credential keeps the token until it expires.
+        var models = _models ??= connection.CreateClient(new OpenAIClientOptions
         {
             Transport = new HttpClientPipelineTransport(httpClientFactory.CreateClient(Extensions.Extensions.OpenAIConnectionName)),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
