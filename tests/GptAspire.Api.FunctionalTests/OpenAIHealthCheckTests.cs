@@ -40,6 +40,35 @@ public class OpenAIHealthCheckTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task An_endpoint_without_the_OpenAI_API_or_that_nobody_answers_is_named_as_the_problem()
+    {
+        var noApi = $"Endpoint={new Uri(fixture.EmulatorAddress, "not-openai/v1")};Key={ApiFixture.Key};Model=gpt-4o-mini";
+        var nobody = $"Endpoint=http://127.0.0.1:9/v1;Key={ApiFixture.Key};Model=gpt-4o-mini";
+
+        var wrongPath = await CheckAsync(noApi);
+        var unreachable = await CheckAsync(nobody);
+
+        Assert.Equal(HealthStatus.Unhealthy, wrongPath.Status);
+        Assert.Contains("has no OpenAI API (404 on its model list): check the 'Endpoint' field", wrongPath.Description);
+        Assert.Equal(HealthStatus.Unhealthy, unreachable.Status);
+        Assert.Contains("http://127.0.0.1:9/v1 cannot be reached", unreachable.Description);
+        Assert.All([wrongPath, unreachable], e => Assert.DoesNotContain(ApiFixture.Key, e.Description));
+    }
+
+    private async Task<HealthReportEntry> CheckAsync(string connectionString)
+    {
+        var (client, server) = fixture.StartApi(new Dictionary<string, string> { ["ConnectionStrings:openai"] = connectionString });
+        await using (server)
+        using (client)
+        {
+            using var response = await client.GetAsync("/health", Timeout);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            var services = ((Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>)server).Services;
+            return (await services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Timeout)).Entries["openai"];
+        }
+    }
+
+    [Fact]
     public async Task The_liveness_endpoint_does_not_depend_on_the_key()
     {
         using var response = await fixture.WrongKeyApi.GetAsync("/alive", Timeout);
