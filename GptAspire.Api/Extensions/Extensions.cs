@@ -15,7 +15,7 @@ public static class Extensions
     public const string StreamsConnectionName = "streams";
 
     /// <summary>
-    /// Registers the chat stream: settings, the model's token budget, metrics and the OpenAI chat client.
+    /// Registers the chat stream: settings, the model's token budget and limits, metrics and the OpenAI chat client.
     /// A missing or malformed <c>ConnectionStrings:openai</c> fails here, at start-up, naming the field.
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
@@ -30,6 +30,11 @@ public static class Extensions
             .Validate(o => o.MaxUpstreamConnections > 0, "Chat:MaxUpstreamConnections must be positive.")
             .Validate(o => o.MaxRequestBodyBytes > 0, "Chat:MaxRequestBodyBytes must be positive.")
             .Validate(o => o.ContextWindow is null or > 0, "Chat:ContextWindow must be positive when set.")
+            .Validate(o => o.MaxOutputTokens > 0, "Chat:MaxOutputTokens must be positive.")
+            .Validate(o => o.DefaultMaxTokens > 0 && o.DefaultMaxTokens <= o.MaxOutputTokens, "Chat:DefaultMaxTokens must be between 1 and Chat:MaxOutputTokens.")
+            .Validate(o => o.MaxPromptTokens > 0, "Chat:MaxPromptTokens must be positive.")
+            .Validate(o => o.RequestHeadersTimeout > TimeSpan.Zero, "Chat:RequestHeadersTimeout must be positive.")
+            .Validate(o => o.MinRequestBodyBytesPerSecond > 0, "Chat:MinRequestBodyBytesPerSecond must be positive.")
             .ValidateOnStart();
         var settings = section.Get<ChatStreamOptions>() ?? new ChatStreamOptions();
 
@@ -42,6 +47,7 @@ public static class Extensions
         builder.Services.AddSingleton(model);
         // The tokenizer takes hundreds of milliseconds to load: once, at start-up, not in a request.
         builder.Services.AddSingleton(PromptTokenCounter.ForModel(connection.Model));
+        builder.Services.AddSingleton<ChatLimits>();
         builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<ChatStreamService>();
         builder.AddChatStreamStore();

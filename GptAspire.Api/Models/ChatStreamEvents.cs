@@ -83,5 +83,8 @@ public sealed record ErrorEvent(
     string Message,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? RetryAfterSeconds = null);
 
-/// <summary>Data of <c>GET /api/info</c>.</summary>
-public sealed record ChatInfo(string Model, int ContextWindow, bool UsingEmulator);
+/// <summary>Data of <c>GET /api/info</c>: the model, and the limits the server applies to every chat.</summary>
+/// <param name="MaxPromptTokens">The longest conversation, in tokens, the server accepts.</param>
+/// <param name="DefaultMaxTokens">The cap on answer tokens when a request sets no <c>maxTokens</c>.</param>
+/// <param name="MaxOutputTokens">The largest <c>maxTokens</c> a request may ask for.</param>
+public sealed record ChatInfo(string Model, int ContextWindow, bool UsingEmulator, int MaxPromptTokens, int DefaultMaxTokens, int MaxOutputTokens);

@@ -32,6 +32,7 @@ public sealed partial class ChatStreamService(
     IChatClient chatClient,
     ChatModelInfo model,
     PromptTokenCounter tokenCounter,
+    ChatLimits limits,
     ChatMetrics metrics,
     ChatStreamStore store,
     IOptions<ChatStreamOptions> options,
@@ -47,12 +48,13 @@ public sealed partial class ChatStreamService(
     /// <summary>Checks the token budget, then starts the generation in the background.</summary>
     public async Task<ChatStart> StartAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var promptTokens = CountPromptTokens(request);
-        var errors = ChatRequestValidator.ValidateBudget(promptTokens, request.MaxTokens, model.ContextWindow);
+        var errors = limits.ValidatePrompt(request, out var promptTokens);
         if (errors.Count > 0)
         {
             return new ChatStart.Invalid(errors);
         }
+
+        request = request with { MaxTokens = limits.EffectiveMaxTokens(request, promptTokens) };
 
         var requestId = Guid.NewGuid().ToString("n");
         var stream = await store.TryCreateAsync(requestId, cancellationToken);

@@ -107,3 +107,25 @@ public sealed class FingerprintAndMaskTests
 
     private const ulong FingerprintOfHello = 5562398397940553681;
 }
+
+public sealed class PromptCountTests
+{
+    private static readonly ChatTokenizer Tokenizer = new();
+
+    [Fact]
+    public void PromptsAreCountedByTheFormulaTheApiUses()
+    {
+        var shared = GptAspire.Tokenization.ChatTokenCounter.ForModel("gpt-4o");
+        var messages = new List<ChatMessage>
+        {
+            new() { Role = "system", Content = System.Text.Json.JsonSerializer.SerializeToElement("Be brief.") },
+            new() { Role = "user", Content = System.Text.Json.JsonSerializer.SerializeToElement("Hello"), Name = "alice" },
+        };
+
+        Assert.Equal(
+            shared.CountPrompt([new("system", "Be brief."), new("user", "Hello", "alice")]),
+            Tokenizer.CountPrompt(messages));
+        // 3 + (3 + system + "Be brief.") + (3 + user + Hello + alice + 1)
+        Assert.Equal(3 + 3 + 1 + 3 + 3 + 1 + 1 + 1 + 1, Tokenizer.CountPrompt(messages));
+    }
+}

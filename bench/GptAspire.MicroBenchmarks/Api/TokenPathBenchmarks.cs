@@ -56,6 +56,7 @@ public class TokenPathBenchmarks
         services.AddOptions();
         services.AddSingleton(new ChatModelInfo("gpt-4o-mini", 128_000, UsingEmulator: true));
         services.AddSingleton(PromptTokenCounter.ForModel("gpt-4o-mini"));
+        services.AddSingleton<ChatLimits>();
         services.AddSingleton<ChatMetrics>();
         services.AddSingleton<ChatStreamStore>();
         services.AddSingleton<ChatStreamService>();
