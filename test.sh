@@ -31,6 +31,17 @@ if [ -z "${CHROMIUM_PATH:-}" ]; then
 fi
 export CHROMIUM_PATH
 
+# The tests with two API replicas (functional and AppHost) run a local redis-server, which the replicas share.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing redis-server for the two-replica tests (apt-get install redis-server)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) || { echo "error: could not install redis-server" >&2; exit 2; }
+  else
+    echo "error: the two-replica tests need redis-server: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)" >&2
+    exit 2
+  fi
+fi
+
 status=0
 
 echo "== Front end: npm ci, type-check, Vitest"

@@ -1,8 +1,8 @@
 // Makes the README's screenshot of a chat's trace in the Aspire dashboard, from the real app:
 //   dotnet run eng/readme-screenshots.cs
-// It starts the AppHost (dashboard on :15888, chat page on :5173), sends a chat from Chromium, opens that
-// chat's trace in the dashboard, saves docs/images/trace.png and stops the AppHost. Needs Chromium
-// (CHROMIUM_PATH, else /usr/bin/chromium) and the dev ports free.
+// It starts the AppHost (dashboard on :15888, chat page on :5173), waits for its "Chat page:" line, sends a
+// chat from Chromium, opens that chat's trace in the dashboard, saves docs/images/trace.png and stops the
+// AppHost. Needs Chromium (CHROMIUM_PATH, else /usr/bin/chromium) and the dev ports free.
 #:package Microsoft.Playwright
 #:property PublishAot=false
 #:property JsonSerializerIsReflectionEnabledByDefault=true
@@ -26,11 +26,18 @@ var start = new ProcessStartInfo("dotnet", ["run", "--project", Path.Combine(roo
 };
 using var appHost = Process.Start(start)!;
 var login = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+var chatPage = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
 appHost.OutputDataReceived += (_, e) =>
 {
     if (e.Data is { } line && Regex.Match(line, @"https?://localhost:15888/login\?t=\w+") is { Success: true } match)
     {
         login.TrySetResult(match.Value);
+    }
+
+    // The AppHost prints this once the page is ready (healthy).
+    if (e.Data is { } ready && Regex.Match(ready, @"Chat page: (?<url>https?://\S+)") is { Success: true } chat)
+    {
+        chatPage.TrySetResult(chat.Groups["url"].Value.TrimEnd('/'));
     }
 };
 appHost.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Console.Error.WriteLine(line); };
@@ -41,7 +48,7 @@ try
 {
     Console.WriteLine("Starting the AppHost...");
     var loginUrl = await login.Task.WaitAsync(TimeSpan.FromMinutes(4));
-    await WaitForHealthAsync(new Uri("http://localhost:5173/health"), TimeSpan.FromMinutes(4));
+    var chatUrl = await chatPage.Task.WaitAsync(TimeSpan.FromMinutes(4));
 
     using var playwright = await Playwright.CreateAsync();
     await using var browser = await playwright.Chromium.LaunchAsync(new()
@@ -62,7 +69,7 @@ try
     };
 
     Console.WriteLine("Sending a chat from the page...");
-    await page.GotoAsync("http://localhost:5173/");
+    await page.GotoAsync($"{chatUrl}/");
     await page.GetByTestId("composer-input").FillAsync("How do named SSE events help a chat page?");
     await page.Keyboard.PressAsync("Enter");
     await Assertions.Expect(page.GetByTestId("message-status").Last).ToHaveTextAsync("done", new() { Timeout = 60_000 });
@@ -86,6 +93,10 @@ try
         }
     }
 
+    // The notice about this machine's development certificate says nothing about the app: leave it out.
+    await page.EvaluateAsync(@"() => [...document.querySelectorAll('div')]
+        .find(d => d.textContent.includes('No trusted development certificate') && d.getBoundingClientRect().height < 80)
+        ?.remove()");
     await Task.Delay(TimeSpan.FromSeconds(1));
     await page.ScreenshotAsync(new() { Path = output });
     Console.WriteLine($"Saved {Path.GetRelativePath(root, output)}");
@@ -97,34 +108,5 @@ finally
     if (!appHost.WaitForExit(TimeSpan.FromSeconds(30)))
     {
         appHost.Kill(entireProcessTree: true);
-    }
-}
-
-static async Task WaitForHealthAsync(Uri health, TimeSpan within)
-{
-    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-    var deadline = DateTime.UtcNow + within;
-    while (true)
-    {
-        try
-        {
-            if ((await http.GetAsync(health)).IsSuccessStatusCode)
-            {
-                return;
-            }
-        }
-        catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-        {
-        }
-        catch (TaskCanceledException) when (DateTime.UtcNow < deadline)
-        {
-        }
-
-        if (DateTime.UtcNow >= deadline)
-        {
-            throw new TimeoutException($"{health} was not healthy within {within}.");
-        }
-
-        await Task.Delay(1000);
     }
 }

@@ -1,7 +1,4 @@
-using System.ClientModel;
 using System.ClientModel.Primitives;
-using Azure.AI.OpenAI;
-using Azure.Identity;
 using GptAspire.Api.Services;
 using GptAspire.Api.Services.Streams;
 using Microsoft.Extensions.AI;
@@ -56,6 +53,14 @@ public static class Extensions
         builder.AddChatStreamStore();
 
         builder.AddOpenAIChatClient(connection, settings.RecordMessageContent);
+        if (!settings.UsingEmulator)
+        {
+            builder.Services.AddSingleton(connection);
+            // One instance, so that it keeps its client and its last healthy answer between checks.
+            builder.Services.AddSingleton<OpenAIHealthCheck>();
+            builder.Services.AddHealthChecks().AddCheck<OpenAIHealthCheck>(OpenAIHealthCheck.Name);
+        }
+
         return builder;
     }
 
@@ -95,8 +100,8 @@ public static class Extensions
     }
 
     /// <summary>
-    /// Registers an <see cref="IChatClient"/> over the official OpenAI .NET SDK (or Azure.AI.OpenAI for an
-    /// Azure deployment), with OpenTelemetry. Its HttpClient has no total timeout and no retries: an answer
+    /// Registers an <see cref="IChatClient"/> over the official OpenAI .NET SDK (for Azure OpenAI too, on its
+    /// <c>/openai/v1</c> endpoint), with OpenTelemetry. Its HttpClient has no total timeout and no retries: an answer
     /// may stream for minutes, and a request whose first token was sent must never be sent again.
     /// </summary>
     public static IHostApplicationBuilder AddOpenAIChatClient(this IHostApplicationBuilder builder, OpenAIConnection connection, bool recordMessageContent)
@@ -134,27 +139,12 @@ public static class Extensions
         return builder;
     }
 
-    private static OpenAI.Chat.ChatClient CreateChatClient(OpenAIConnection connection, PipelineTransport transport)
-    {
+    private static OpenAI.Chat.ChatClient CreateChatClient(OpenAIConnection connection, PipelineTransport transport) =>
         // The API's own idle timeout (Chat:UpstreamIdleTimeout) watches the stream; the SDK must not retry.
-        var noRetries = new ClientRetryPolicy(maxRetries: 0);
-
-        if (connection.IsAzure)
+        connection.CreateClient(new OpenAIClientOptions
         {
-            var options = new AzureOpenAIClientOptions { Transport = transport, RetryPolicy = noRetries, NetworkTimeout = Timeout.InfiniteTimeSpan };
-            var client = connection.Key is { } key
-                ? new AzureOpenAIClient(connection.Endpoint, new ApiKeyCredential(key), options)
-                : new AzureOpenAIClient(connection.Endpoint, new DefaultAzureCredential(), options);
-            return client.GetChatClient(connection.Deployment);
-        }
-
-        var openAIOptions = new OpenAIClientOptions
-        {
-            Endpoint = connection.Endpoint,
             Transport = transport,
-            RetryPolicy = noRetries,
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = Timeout.InfiniteTimeSpan,
-        };
-        return new OpenAI.Chat.ChatClient(connection.Model, new ApiKeyCredential(connection.Key!), openAIOptions);
-    }
+        }).GetChatClient(connection.TargetName);
 }

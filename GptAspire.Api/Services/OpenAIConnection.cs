@@ -1,4 +1,8 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Data.Common;
+using Azure.Identity;
+using OpenAI;
 
 namespace GptAspire.Api.Services;
 
@@ -12,11 +16,42 @@ public sealed record OpenAIConnection(Uri Endpoint, string? Key, string? Deploym
 {
     private static readonly string[] KnownFields = ["Endpoint", "Key", "Deployment", "Model"];
 
-    /// <summary>Azure OpenAI's deployment routes are used when a deployment is named.</summary>
+    /// <summary>An Azure OpenAI resource: a deployment is named.</summary>
     public bool IsAzure => Deployment is not null;
+
+    /// <summary>
+    /// The OpenAI-style base URL that requests go to. For Azure OpenAI that is the resource's <c>/openai/v1</c>
+    /// endpoint, which takes the plain OpenAI API with the deployment as the model, and needs no api-version.
+    /// </summary>
+    public Uri ApiEndpoint => IsAzure && !Endpoint.AbsolutePath.TrimEnd('/').EndsWith("/openai/v1", StringComparison.OrdinalIgnoreCase)
+        ? new Uri(new Uri(Endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/"), "openai/v1")
+        : Endpoint;
 
     /// <summary>The model or deployment name that requests are sent to.</summary>
     public string TargetName => Deployment ?? Model;
+
+    /// <summary>
+    /// An OpenAI SDK client for <see cref="ApiEndpoint"/>, signed in with the key, or without one (Azure OpenAI
+    /// only) with Microsoft Entra ID through <see cref="DefaultAzureCredential"/>. <paramref name="options"/>'s
+    /// endpoint is set here.
+    /// </summary>
+    public OpenAIClient CreateClient(OpenAIClientOptions options)
+    {
+        options.Endpoint = ApiEndpoint;
+        if (Key is { } key)
+        {
+            return new OpenAIClient(new ApiKeyCredential(key), options);
+        }
+
+        // The constructor that takes an authentication policy is marked for evaluation; it is how the OpenAI SDK
+        // signs in to Azure OpenAI's v1 endpoint with Microsoft Entra ID, without Azure.AI.OpenAI.
+#pragma warning disable OPENAI001
+        return new OpenAIClient(new BearerTokenPolicy(new DefaultAzureCredential(), AzureOpenAIScope), options);
+#pragma warning restore OPENAI001
+    }
+
+    /// <summary>The Microsoft Entra ID scope of Azure OpenAI (Cognitive Services).</summary>
+    public const string AzureOpenAIScope = "https://cognitiveservices.azure.com/.default";
 
     /// <summary>
     /// Parses a connection string. Every problem is an <see cref="InvalidOperationException"/> that names

@@ -28,13 +28,17 @@ public sealed class ApiFixture : IAsyncLifetime
     private ApiFactory? _limitsApi;
     private ApiFactory? _untrustedProxyApi;
     private ApiFactory? _limitedApi;
+    private ApiFactory? _wrongKeyApi;
+
+    /// <summary>A key the emulator refuses.</summary>
+    public const string WrongKey = "wrong-key-7c1d9e3a5b";
 
     public Uri EmulatorAddress { get; private set; } = null!;
 
     /// <summary>The API configured with an OpenAI-style connection string.</summary>
     public HttpClient Api { get; private set; } = null!;
 
-    /// <summary>The API configured with an Azure OpenAI connection string (deployment route, api-key header).</summary>
+    /// <summary>The API configured with an Azure OpenAI connection string (called on the resource's <c>/openai/v1</c>).</summary>
     public HttpClient AzureApi { get; private set; } = null!;
 
     /// <summary>The API with a 1,000-token context window, for the token budget.</summary>
@@ -48,6 +52,10 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public HttpClient Emulator { get; private set; } = null!;
 
+    /// <summary>The API configured with a key the emulator refuses, and its services.</summary>
+    public HttpClient WrongKeyApi { get; private set; } = null!;
+
+    public IServiceProvider WrongKeyApiServices => _wrongKeyApi!.Services;
     /// <summary>
     /// The API with small limits (<see cref="Limits"/>) and every other setting at its default (a 1 MiB body).
     /// Loopback is its trusted proxy, so <c>X-Forwarded-For</c> gives each test a client of its own.
@@ -108,6 +116,9 @@ public sealed class ApiFixture : IAsyncLifetime
         _recordingApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", recordContent: true);
         RecordingApi = new HttpClient { BaseAddress = _recordingApi.Start() };
 
+        _wrongKeyApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={WrongKey};Model=gpt-4o-mini");
+        WrongKeyApi = new HttpClient { BaseAddress = _wrongKeyApi.Start() };
+
         _limitsApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
         {
             ["Chat:MaxRequestBodyBytes"] = "1048576",
@@ -147,12 +158,14 @@ public sealed class ApiFixture : IAsyncLifetime
         AzureApi.Dispose();
         SmallContextApi.Dispose();
         RecordingApi.Dispose();
+        WrongKeyApi.Dispose();
         LimitedApi.Dispose();
         Emulator.Dispose();
         if (_openAIApi is not null) await _openAIApi.DisposeAsync();
         if (_azureApi is not null) await _azureApi.DisposeAsync();
         if (_smallContextApi is not null) await _smallContextApi.DisposeAsync();
         if (_recordingApi is not null) await _recordingApi.DisposeAsync();
+        if (_wrongKeyApi is not null) await _wrongKeyApi.DisposeAsync();
         if (_limitsApi is not null) await _limitsApi.DisposeAsync();
         if (_untrustedProxyApi is not null) await _untrustedProxyApi.DisposeAsync();
         if (_limitedApi is not null) await _limitedApi.DisposeAsync();

@@ -100,7 +100,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.Equal("length", azureCut[^1].Data.GetProperty("reason").GetString());
         Assert.Equal(5, azureCut.Single(e => e.Name == "usage").Data.GetProperty("completionTokens").GetInt32());
         var requests = await fixture.Emulator.GetFromJsonAsync<JsonElement>("/_emulator/requests", Timeout);
-        Assert.Contains(requests.EnumerateArray(), r => r.GetProperty("route").GetString() == "azure-deployment");
+        Assert.Contains(requests.EnumerateArray(), r => r.GetProperty("route").GetString() == "azure-v1");
     }
 
     [Fact]

@@ -29,6 +29,27 @@ public class OpenAIConnectionTests
     }
 
     [Theory]
+    [InlineData("https://contoso.openai.azure.com/", "https://contoso.openai.azure.com/openai/v1")]
+    [InlineData("https://contoso.openai.azure.com", "https://contoso.openai.azure.com/openai/v1")]
+    [InlineData("https://contoso.openai.azure.com/openai/v1/", "https://contoso.openai.azure.com/openai/v1/")]
+    [InlineData("https://contoso.cognitiveservices.azure.com/openai/v1", "https://contoso.cognitiveservices.azure.com/openai/v1")]
+    public void Azure_OpenAI_is_called_on_the_resources_v1_endpoint(string endpoint, string expected)
+    {
+        var connection = OpenAIConnection.Parse($"Endpoint={endpoint};Key={Key};Deployment=chat");
+
+        Assert.Equal(new Uri(expected), connection.ApiEndpoint);
+        Assert.Equal("chat", connection.TargetName);
+    }
+
+    [Fact]
+    public void An_OpenAI_endpoint_is_called_as_given()
+    {
+        var connection = OpenAIConnection.Parse($"Endpoint=https://api.openai.com/v1;Key={Key};Model=gpt-4o");
+
+        Assert.Equal(new Uri("https://api.openai.com/v1"), connection.ApiEndpoint);
+    }
+
+    [Theory]
     [InlineData(null, "is not set")]
     [InlineData("", "is not set")]
     [InlineData("Key=abc;Model=gpt-4o", "'Endpoint'")]

@@ -35,11 +35,14 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public string ResourceLogs() => Host.ResourceLogs();
 
+    /// <summary>What the AppHost itself logged: its console under <c>dotnet run</c>.</summary>
+    public IReadOnlyList<(string Category, string Message)> AppHostLogs() => Host.AppHostLogs();
+
     /// <summary>An HttpClient with no timeout: some tests stream for longer than HttpClient's default allows.</summary>
     public HttpClient Client(string resource) => Host.Client(resource);
 
     // Every resource that exports OTLP sends it to the test's receiver, quickly, over HTTP/protobuf.
-    private static void SendTelemetryTo(IDistributedApplicationTestingBuilder builder, Uri endpoint)
+    internal static void SendTelemetryTo(IDistributedApplicationTestingBuilder builder, Uri endpoint)
     {
         foreach (var resource in builder.Resources.OfType<IResourceWithEnvironment>().Where(r => r.HasAnnotationOfType<OtlpExporterAnnotation>()).ToList())
         {

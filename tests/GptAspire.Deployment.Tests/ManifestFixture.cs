@@ -8,8 +8,18 @@ namespace GptAspire.Deployment.Tests;
 /// --publisher manifest --output-path ...</c>; this runs the AppHost built for the tests (whatever the
 /// configuration) with the same arguments and the launch profile's environment.
 /// </summary>
-public sealed class ManifestFixture : IAsyncLifetime
+public class ManifestFixture : IAsyncLifetime
 {
+    private readonly int _apiReplicas;
+
+    public ManifestFixture()
+        : this(apiReplicas: 1)
+    {
+    }
+
+    /// <summary>The manifest of the AppHost run with <c>Api:Replicas</c> set to <paramref name="apiReplicas"/>.</summary>
+    protected ManifestFixture(int apiReplicas) => _apiReplicas = apiReplicas;
+
     /// <summary>
     /// A connection string that looks real, configured the way a developer's user secrets or environment
     /// would: it must never reach the manifest.
@@ -33,6 +43,7 @@ public sealed class ManifestFixture : IAsyncLifetime
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["ConnectionStrings__openai"] = ConfiguredSecret,
+            ["Api__Replicas"] = _apiReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         Resources = JsonNode.Parse(Text)!["resources"]!.AsObject();
     }
@@ -59,6 +70,10 @@ public sealed class ManifestFixture : IAsyncLifetime
     public ValueTask DisposeAsync()
     {
         _directory.Dispose();
+        GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>The deployment manifest of <c>Api:Replicas=2</c>: the API with the Redis its replicas share.</summary>
+public sealed class ReplicasManifestFixture() : ManifestFixture(apiReplicas: 2);

@@ -1,13 +1,15 @@
 using System.ClientModel;
 using System.Text;
-using Azure.AI.OpenAI;
 using GptAspire.OpenAIEmulator.Tests.Infrastructure;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
 namespace GptAspire.OpenAIEmulator.Tests;
 
-/// <summary>Microsoft.Extensions.AI's <see cref="IChatClient"/> over both SDKs, as an app built on it sees the emulator.</summary>
+/// <summary>
+/// Microsoft.Extensions.AI's <see cref="IChatClient"/> over the OpenAI SDK, on OpenAI's route and on Azure's
+/// <c>/openai/v1</c> route (whose first chunk has no choices), as an app built on it sees the emulator.
+/// </summary>
 public sealed class ExtensionsAICompatibilityTests(EmulatorFixture emulator)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -23,9 +25,9 @@ public sealed class ExtensionsAICompatibilityTests(EmulatorFixture emulator)
     }
 
     [Fact]
-    public async Task AzureChatClientStreamsTheWholeReplyAndItsUsage()
+    public async Task OpenAIChatClientOnAzuresV1RouteStreamsTheWholeReplyAndItsUsage()
     {
-        var client = new AzureOpenAIClient(emulator.BaseAddress, new ApiKeyCredential(EmulatorFactory.ApiKey))
+        var client = new OpenAIClient(new ApiKeyCredential(EmulatorFactory.ApiKey), new OpenAIClientOptions { Endpoint = new Uri(emulator.BaseAddress, "/openai/v1") })
             .GetChatClient("gpt-4o-mini")
             .AsIChatClient();
 

@@ -1,13 +1,17 @@
 using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Text;
-using Azure.AI.OpenAI;
 using GptAspire.OpenAIEmulator.Tests.Infrastructure;
 using OpenAI;
 using OpenAI.Chat;
 
 namespace GptAspire.OpenAIEmulator.Tests;
 
-/// <summary>The official clients, over real HTTP, cannot tell the emulator from the service.</summary>
+/// <summary>
+/// The official OpenAI client, over real HTTP, cannot tell the emulator from the service, on OpenAI's route and
+/// on Azure OpenAI's <c>/openai/v1</c> route (with a key or a Microsoft Entra ID token), which is how the API
+/// calls Azure OpenAI. Azure's classic deployment route is checked over raw HTTP against the same answer.
+/// </summary>
 public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -32,12 +36,38 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
     }
 
     [Fact]
-    public async Task AzureOpenAIClientStreamsTheSameTextItGetsWholeOnTheDeploymentRoute()
+    public async Task OpenAIClientWithABearerTokenPolicyWorksOnAzuresV1Route()
     {
-        var azure = new AzureOpenAIClient(emulator.BaseAddress, new ApiKeyCredential(EmulatorFactory.ApiKey));
-        var client = azure.GetChatClient("gpt-4o-mini");
+        // As with Microsoft Entra ID: a token from a provider, sent as a bearer token (the emulator takes its key).
+        var tokens = new FixedTokenProvider(EmulatorFactory.ApiKey);
+        // The policy refuses to send a token other than over https, as to Azure; the emulator speaks plain http.
+        var https = new UriBuilder(new Uri(emulator.BaseAddress, "/openai/v1")) { Scheme = "https" }.Uri;
+        var options = new OpenAIClientOptions { Endpoint = https, Transport = new HttpClientPipelineTransport(new HttpClient(new DowngradeToHttp())) };
+#pragma warning disable OPENAI001 // The authentication-policy constructor is marked for evaluation; the API uses it for Entra ID.
+        var client = new ChatClient("gpt-4o-mini", new BearerTokenPolicy(tokens, "https://cognitiveservices.azure.com/.default"), options);
+#pragma warning restore OPENAI001
 
-        await AssertStreamMatchesWholeReplyAsync(client, "Explain eventual consistency");
+        await AssertStreamMatchesWholeReplyAsync(client, "What is a message broker?");
+        Assert.True(tokens.Requests > 0);
+    }
+
+    [Fact]
+    public async Task TheDeploymentRouteStreamsOverRawHttpWhatTheClientGetsOnTheV1Route()
+    {
+        const string question = "Explain eventual consistency";
+        ChatCompletion viaV1 = await OpenAIChatClient("/openai/v1").CompleteChatAsync(Conversation(question), cancellationToken: Cancellation);
+
+        using var http = emulator.CreateHttpClient(withKey: false);
+        using var request = Chat.Post(Chat.AzureDeploymentPath, Chat.Body(question, stream: true, includeUsage: true));
+        Chat.AddApiKeyHeader(request, EmulatorFactory.ApiKey);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        var payloads = await Chat.EventsAsync(response);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("[DONE]", payloads[^1]);
+        var chunks = Chat.Chunks(payloads);
+        Assert.Equal(viaV1.Content[0].Text, Chat.Text(chunks));
+        Assert.Equal(viaV1.Usage.OutputTokenCount, chunks[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
     [Fact]
@@ -114,5 +144,30 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
         Assert.NotNull(usage);
         Assert.Equal(whole.Usage.OutputTokenCount, usage.OutputTokenCount);
         Assert.Equal(whole.Usage.InputTokenCount, usage.InputTokenCount);
+    }
+
+    private sealed class DowngradeToHttp() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.RequestUri = new UriBuilder(request.RequestUri!) { Scheme = "http" }.Uri;
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    private sealed class FixedTokenProvider(string token) : AuthenticationTokenProvider
+    {
+        public int Requests { get; private set; }
+
+        public override GetTokenOptions? CreateTokenOptions(IReadOnlyDictionary<string, object> properties) => new(properties);
+
+        public override AuthenticationToken GetToken(GetTokenOptions options, CancellationToken cancellationToken)
+        {
+            Requests++;
+            return new AuthenticationToken(token, "Bearer", DateTimeOffset.UtcNow.AddHours(1));
+        }
+
+        public override ValueTask<AuthenticationToken> GetTokenAsync(GetTokenOptions options, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(GetToken(options, cancellationToken));
     }
 }

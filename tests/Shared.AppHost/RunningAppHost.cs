@@ -1,33 +1,49 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace GptAspire.Tests;
 
 /// <summary>
 /// The real AppHost started for tests, with the emulator as <c>openai</c>, waited on until every resource is
 /// ready. Aspire testing gives every endpoint a random port, so this never collides with a running dev AppHost.
-/// Each test assembly's fixture owns one.
+/// Each test assembly's fixture owns one; a fixture may start another with different arguments
+/// (<c>--Api:Replicas=2</c>).
 /// </summary>
 public sealed class RunningAppHost : IAsyncDisposable
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 
     private readonly StringBuilder _logs = new();
+    private readonly AppHostConsole _console;
     private readonly CancellationTokenSource _stopping = new();
 
-    private RunningAppHost(DistributedApplication app) => App = app;
+    private RunningAppHost(DistributedApplication app, AppHostConsole console)
+    {
+        App = app;
+        _console = console;
+    }
 
     public DistributedApplication App { get; }
 
     /// <summary>Starts the AppHost; <paramref name="configure"/> may change the model before it is built.</summary>
-    public static async Task<RunningAppHost> StartAsync(Action<IDistributedApplicationTestingBuilder>? configure = null)
+    public static Task<RunningAppHost> StartAsync(Action<IDistributedApplicationTestingBuilder>? configure = null) =>
+        StartAsync([], configure);
+
+    /// <summary>
+    /// Starts the AppHost with command-line <paramref name="arguments"/> (as after <c>dotnet run --</c>, e.g.
+    /// <c>--Api:Replicas=2</c>); <paramref name="configure"/> may change the model before it is built.
+    /// </summary>
+    public static async Task<RunningAppHost> StartAsync(IEnumerable<string> arguments, Action<IDistributedApplicationTestingBuilder>? configure = null)
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         // An empty connection string overrides any a developer configured: tests always use the emulator.
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.GptAspire_AppHost>(
-            ["--ConnectionStrings:openai="], timeout.Token);
+            ["--ConnectionStrings:openai=", .. arguments], timeout.Token);
+        var console = new AppHostConsole();
+        builder.Services.AddLogging(logging => logging.AddProvider(console));
         configure?.Invoke(builder);
-        var host = new RunningAppHost(await builder.BuildAsync(timeout.Token));
+        var host = new RunningAppHost(await builder.BuildAsync(timeout.Token), console);
         await host.App.StartAsync(timeout.Token);
 
         _ = host.WatchAllLogs(host.App.Services.GetRequiredService<ResourceLoggerService>());
@@ -54,7 +70,7 @@ public sealed class RunningAppHost : IAsyncDisposable
     public async Task<string> EmulatorKeyAsync()
     {
         var model = App.Services.GetRequiredService<DistributedApplicationModel>();
-        var emulator = model.Resources.OfType<Aspire.Hosting.OpenAIEmulatorResource>().Single();
+        var emulator = model.Resources.OfType<GptAspire.Hosting.OpenAIEmulatorResource>().Single();
         return (await emulator.Key.GetValueAsync(CancellationToken.None))!;
     }
 
@@ -66,6 +82,9 @@ public sealed class RunningAppHost : IAsyncDisposable
             return _logs.ToString();
         }
     }
+
+    /// <summary>What the AppHost itself logged (its console when run with <c>dotnet run</c>), by category.</summary>
+    public IReadOnlyList<(string Category, string Message)> AppHostLogs() => _console.Lines();
 
     /// <summary>An HttpClient for a resource's http endpoint; infinite timeout unless one is given.</summary>
     public HttpClient Client(string resource, TimeSpan? timeout = null)
@@ -127,5 +146,39 @@ public sealed class RunningAppHost : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         _stopping.Dispose();
+    }
+
+    private sealed class AppHostConsole : ILoggerProvider
+    {
+        private readonly List<(string, string)> _lines = [];
+
+        public IReadOnlyList<(string Category, string Message)> Lines()
+        {
+            lock (_lines)
+            {
+                return [.. _lines];
+            }
+        }
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(AppHostConsole console, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (console._lines)
+                {
+                    console._lines.Add((category, formatter(state, exception)));
+                }
+            }
+        }
     }
 }

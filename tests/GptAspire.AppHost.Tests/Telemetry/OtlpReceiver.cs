@@ -19,6 +19,9 @@ public sealed record ReceivedSpan(
     public int StatusCode { get; init; }
 
     public string StatusMessage { get; init; } = "";
+
+    /// <summary>The exporting process's <c>service.instance.id</c>: which replica, when a resource has several.</summary>
+    public string Instance { get; init; } = "";
 }
 
 /// <summary>One data point of a counter (a sum) as exported over OTLP: its attributes and its (cumulative) value.</summary>
@@ -102,6 +105,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
             if (request.Field != 1) { request.Skip(); continue; }
             var resourceSpans = request.Bytes();
             var service = ServiceOf(resourceSpans, 1);
+            var instance = ServiceOf(resourceSpans, 1, "service.instance.id");
             var reader = new ProtoReader(resourceSpans);
             while (reader.Next())
             {
@@ -111,7 +115,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 while (scopeSpans.Next())
                 {
                     if (scopeSpans.Field == 1) scope = NameOfScope(scopeSpans.Bytes());
-                    else if (scopeSpans.Field == 2) Spans.Enqueue(ReadSpan(service, scope, scopeSpans.Bytes()));
+                    else if (scopeSpans.Field == 2) Spans.Enqueue(ReadSpan(service, scope, scopeSpans.Bytes()) with { Instance = instance });
                     else scopeSpans.Skip();
                 }
             }
@@ -251,8 +255,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    // Resource{attributes(1)}: the value of service.name.
-    private static string ServiceOf(ReadOnlySpan<byte> container, int resourceField)
+    // Resource{attributes(1)}: the value of service.name (or of another resource attribute).
+    private static string ServiceOf(ReadOnlySpan<byte> container, int resourceField, string attribute = "service.name")
     {
         var reader = new ProtoReader(container);
         while (reader.Next())
@@ -263,7 +267,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
             {
                 if (resource.Field != 1) { resource.Skip(); continue; }
                 var (key, value) = KeyValue(resource.Bytes());
-                if (key == "service.name") return value;
+                if (key == attribute) return value;
             }
         }
 

@@ -1,7 +1,7 @@
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.Configuration;
 
-namespace Aspire.Hosting;
+namespace GptAspire.Hosting;
 
 /// <summary>
 /// The local OpenAI emulator as an Aspire resource: a .NET project whose connection string has the same
@@ -24,16 +24,20 @@ public sealed class OpenAIEmulatorResource(string name, ParameterResource key, s
 }
 
 /// <summary>Adds the OpenAI connection: a real endpoint when one is configured, else the local emulator.</summary>
-public static class OpenAIHostingExtensions
+public static class OpenAIConnectionHostingExtensions
 {
+    /// <summary>The emulator's page of recent requests, and the route that clears it.</summary>
+    public const string RecordedRequestsPath = "/_emulator/requests";
+
     /// <summary>
     /// Adds the OpenAI connection <paramref name="name"/>. In publish mode, or when
     /// <c>ConnectionStrings:{name}</c> is configured (user secrets or environment), it is that connection
     /// string (<c>Endpoint=...;Key=...;Deployment=...</c> for Azure OpenAI, <c>Endpoint=...;Key=...;Model=...</c>
     /// for OpenAI). Otherwise, in run mode, the local emulator answers under the same name, so that a fresh
-    /// clone runs with no key and no network.
+    /// clone runs with no key and no network. Stands in for Aspire.Hosting.OpenAI's <c>AddOpenAI</c> (which
+    /// takes a key parameter and has no emulator), named apart so that the package can be added beside it.
     /// </summary>
-    public static IResourceBuilder<IResourceWithConnectionString> AddOpenAI(this IDistributedApplicationBuilder builder, string name)
+    public static IResourceBuilder<IResourceWithConnectionString> AddOpenAIConnection(this IDistributedApplicationBuilder builder, string name)
     {
         if (builder.ExecutionContext.IsPublishMode || !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(name)))
         {
@@ -45,7 +49,8 @@ public static class OpenAIHostingExtensions
 
     /// <summary>
     /// Runs GptAspire.OpenAIEmulator as resource <paramref name="name"/> with a generated secret key. It is
-    /// never published: deployments use a real endpoint.
+    /// never published: deployments use a real endpoint. The dashboard links to its recorded requests and has
+    /// a command that clears them.
     /// </summary>
     public static IResourceBuilder<OpenAIEmulatorResource> AddOpenAIEmulator(
         this IDistributedApplicationBuilder builder, string name, string model = "gpt-4o-mini")
@@ -65,6 +70,30 @@ public static class OpenAIHostingExtensions
             .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Development")
             .WithEnvironment("Emulator__ApiKey", key)
             .WithHttpHealthCheck("/health")
+            .WithUrlForEndpoint("http", url => url.DisplayLocation = UrlDisplayLocation.DetailsOnly)
+            .WithUrlForEndpoint("http", endpoint => new ResourceUrlAnnotation
+            {
+                Url = endpoint.Url + RecordedRequestsPath,
+                DisplayText = "Recorded requests",
+                Endpoint = endpoint,
+            })
+            .WithCommand("clear-recorded-requests", "Clear recorded requests", ClearRecordedRequestsAsync, new CommandOptions
+            {
+                Description = "Forgets the requests the emulator recorded so far.",
+                IconName = "Delete",
+                UpdateState = context => context.ResourceSnapshot.HealthStatus is Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
+                    ? ResourceCommandState.Enabled
+                    : ResourceCommandState.Disabled,
+            })
             .ExcludeFromManifest();
+
+        async Task<ExecuteCommandResult> ClearRecordedRequestsAsync(ExecuteCommandContext context)
+        {
+            using var http = new HttpClient();
+            using var response = await http.DeleteAsync(emulator.HttpEndpoint.Url + RecordedRequestsPath, context.CancellationToken);
+            return response.IsSuccessStatusCode
+                ? CommandResults.Success()
+                : CommandResults.Failure($"The emulator answered {(int)response.StatusCode} {response.ReasonPhrase}.");
+        }
     }
 }

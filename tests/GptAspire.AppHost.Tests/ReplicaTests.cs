@@ -1,0 +1,117 @@
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GptAspire.AppHost.Tests;
+
+/// <summary>
+/// <c>Api:Replicas=2</c>: the AppHost runs two API processes behind the one <c>api</c> address and a local
+/// <c>redis-server</c> as <c>streams</c>, whose connection string both replicas get.
+/// </summary>
+[Collection(ReplicasCollection.Name)]
+public class ReplicaTests(ReplicasFixture fixture)
+{
+    private const int Server = 2;
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Two_api_replicas_run_healthy_with_the_same_streams_connection_string()
+    {
+        var instances = await fixture.ApiInstancesAsync(Timeout);
+        var streams = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources
+            .OfType<IResourceWithConnectionString>().Single(r => r.Name == "streams");
+        var connectionString = await streams.GetConnectionStringAsync(Timeout);
+
+        Assert.Equal(ReplicasFixture.Replicas, instances.Count);
+        Assert.All(instances.Values, snapshot =>
+        {
+            Assert.Equal(KnownResourceStates.Running, snapshot.State?.Text);
+            var variable = Assert.Single(snapshot.EnvironmentVariables, v => v.Name == "ConnectionStrings__streams");
+            Assert.Equal(connectionString, variable.Value);
+        });
+    }
+
+    [Fact]
+    public async Task The_streams_Redis_answers_on_its_connection_string()
+    {
+        var streams = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources
+            .OfType<IResourceWithConnectionString>().Single(r => r.Name == "streams");
+        var hostAndPort = (await streams.GetConnectionStringAsync(Timeout))!.Split(':');
+
+        using var redis = new TcpClient();
+        await redis.ConnectAsync(hostAndPort[0], int.Parse(hostAndPort[1]), Timeout);
+        var stream = redis.GetStream();
+        var key = $"replica-test-{Guid.NewGuid():N}";
+        // RESP inline commands: an entry appended to a stream, then the stream's length.
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"PING\r\nXADD {key} * event token\r\nXLEN {key}\r\nDEL {key}\r\n"), Timeout);
+        var answer = new StringBuilder();
+        var buffer = new byte[1024];
+        while (!answer.ToString().EndsWith(":1\r\n:1\r\n", StringComparison.Ordinal)
+            && await stream.ReadAsync(buffer, Timeout) is > 0 and var read)
+        {
+            answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        Assert.StartsWith("+PONG\r\n", answer.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith(":1\r\n:1\r\n", answer.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Requests_to_api_are_served_by_both_replicas()
+    {
+        using var api = fixture.Client("api");
+        var traceIds = new List<string>();
+        var servedBy = new Dictionary<string, string>();
+        // The proxy may take a moment to route to a replica that just became healthy: ask until both answered.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (servedBy.Values.Distinct().Count() < ReplicasFixture.Replicas && DateTime.UtcNow < deadline)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                traceIds.Add(await ChatAsync(api));
+            }
+
+            servedBy = await ServedByAsync(traceIds);
+        }
+
+        Assert.Equal(ReplicasFixture.Replicas, servedBy.Values.Distinct().Count());
+        Assert.DoesNotContain("", servedBy.Values);
+    }
+
+    private static async Task<string> ChatAsync(HttpClient api)
+    {
+        var traceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream")
+        {
+            Content = JsonContent.Create(ChatStream.Body("Which replica answers? [emulator:delay=0]", maxTokens: 5)),
+        };
+        // The AppHost's proxy spreads connections, not requests, over the replicas: one connection each.
+        request.Headers.ConnectionClose = true;
+        request.Headers.Add("traceparent", $"00-{traceId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}-01");
+        var events = await ChatStream.ReadAsync(await api.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Timeout), Timeout);
+        Assert.Equal("finish", events[^1].Name);
+        return traceId;
+    }
+
+    // Each replica exports its spans with its own service.instance.id; spans arrive in batches every 200 ms.
+    private async Task<Dictionary<string, string>> ServedByAsync(List<string> traceIds)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        Dictionary<string, string> servedBy;
+        do
+        {
+            await Task.Delay(200, Timeout);
+            servedBy = fixture.Telemetry.Spans
+                .Where(s => s.Service == "api" && s.Kind == Server && traceIds.Contains(s.TraceId))
+                .GroupBy(s => s.TraceId)
+                .ToDictionary(g => g.Key, g => g.First().Instance);
+        }
+        while (servedBy.Count < traceIds.Count && DateTime.UtcNow < deadline);
+
+        Assert.Equal(traceIds.Count, servedBy.Count);
+        return servedBy;
+    }
+}
