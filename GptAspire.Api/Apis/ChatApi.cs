@@ -18,6 +18,16 @@ public static class ChatApi
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Chat");
+        // With several replicas, every answer says which one served it (a random id per process).
+        api.AddEndpointFilter(static async (context, next) =>
+        {
+            if (context.HttpContext.RequestServices.GetRequiredService<ChatStreamStore>().ReplicaId is { } replica)
+            {
+                context.HttpContext.Response.Headers["X-Stream-Replica"] = replica;
+            }
+
+            return await next(context);
+        });
 
         api.MapPost("/chat/stream", StartChat)
             .WithName("StreamChat")

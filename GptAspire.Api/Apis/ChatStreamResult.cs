@@ -34,10 +34,6 @@ public sealed class ChatStreamResult(ChatStreamReader reader, ChatStreamStore st
         response.Headers["X-Accel-Buffering"] = "no";
         response.Headers.ContentEncoding = "identity";
         httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
-        if (store.ReplicaId is { } replica)
-        {
-            response.Headers["X-Stream-Replica"] = replica;
-        }
 
         var aborted = httpContext.RequestAborted;
         using var leave = aborted.UnsafeRegister(static state => ((ChatStreamReader)state!).Cancel(), reader);

@@ -81,6 +81,90 @@ public class ReplicaTests(ReplicasFixture fixture)
         Assert.DoesNotContain("", servedBy.Values);
     }
 
+    [Fact]
+    public async Task An_answer_started_on_one_replica_is_resumed_and_stopped_on_the_other()
+    {
+        var api = fixture.App.GetEndpoint("api", "http");
+
+        // Part 1: the POST on whichever replica the proxy picks; five tokens, then the connection is cut.
+        using var starter = ClientOnOneConnection(api);
+        var before = new List<ReceivedEvent>();
+        string first;
+        using (var post = await starter.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Across replicas [emulator:long] [emulator:delay=50]")) },
+            HttpCompletionOption.ResponseHeadersRead, Timeout))
+        {
+            first = post.Headers.GetValues("X-Stream-Replica").Single();
+            await using var body = await post.Content.ReadAsStreamAsync(Timeout);
+            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(body).EnumerateAsync(Timeout))
+            {
+                before.Add(new ReceivedEvent(item.EventType, item.EventId ?? "", System.Text.Json.JsonDocument.Parse(item.Data).RootElement.Clone(), TimeSpan.Zero) { RawData = item.Data });
+                if (before.Count(e => e.Name == "token") == 5)
+                {
+                    break;
+                }
+            }
+        }
+
+        var requestId = before[0].Data.GetProperty("requestId").GetString()!;
+        var traceId = before[0].Data.GetProperty("traceId").GetString()!;
+
+        // Part 2: resumed with Last-Event-ID on the other replica, over a connection found to reach it.
+        var (reader, second) = await ClientOnAnotherReplicaAsync(api, first);
+        using (reader)
+        {
+            using var resume = new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{requestId}");
+            resume.Headers.Add("Last-Event-ID", before[^1].Id);
+            using var response = await reader.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead, Timeout);
+            Assert.Equal(second, response.Headers.GetValues("X-Stream-Replica").Single());
+            var rest = new BackgroundRead(response);
+            await rest.Tokens(3).WaitAsync(TimeSpan.FromSeconds(30), Timeout);
+
+            // The Stop also goes to the replica that does not generate.
+            var (stopper, third) = await ClientOnAnotherReplicaAsync(api, first);
+            using (stopper)
+            {
+                using var stop = await stopper.PostAsync($"/api/chat/stream/{requestId}/stop", content: null, Timeout);
+                Assert.Equal(System.Net.HttpStatusCode.Accepted, stop.StatusCode);
+                TestContext.Current.SendDiagnosticMessage(
+                    $"events 0..{before[^1].Id} from replica {first}, the rest from replica {second}, stop sent to replica {third}");
+            }
+
+            var after = await rest.Done.WaitAsync(TimeSpan.FromSeconds(30), Timeout);
+            var whole = before.Concat(after).ToList();
+            Assert.Equal(Enumerable.Range(0, whole.Count).Select(i => i.ToString()), whole.Select(e => e.Id));
+            Assert.Equal(["usage", "finish"], whole[^2..].Select(e => e.Name));
+            Assert.Equal("stopped", whole[^1].Data.GetProperty("reason").GetString());
+        }
+
+        using var emulator = fixture.Client("openai");
+        var recorded = await EmulatorRequests.WaitForTraceAsync(emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(10), Timeout);
+        Assert.False(recorded.GetProperty("completed").GetBoolean());
+    }
+
+    // One connection per client (the proxy picks a replica per connection), kept alive between requests.
+    private static HttpClient ClientOnOneConnection(Uri api) =>
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = api, Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+
+    // A client whose connection reaches a replica other than `replica`: a stop for an unknown id (404) tells which.
+    private static async Task<(HttpClient Client, string Replica)> ClientOnAnotherReplicaAsync(Uri api, string replica)
+    {
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            var client = ClientOnOneConnection(api);
+            using var probe = await client.PostAsync($"/api/chat/stream/{Guid.NewGuid():n}/stop", content: null, Timeout);
+            var served = probe.Headers.GetValues("X-Stream-Replica").Single();
+            if (served != replica)
+            {
+                return (client, served);
+            }
+
+            client.Dispose();
+        }
+
+        throw new Xunit.Sdk.XunitException($"40 new connections all reached replica {replica}.");
+    }
+
     private static async Task<string> ChatAsync(HttpClient api)
     {
         var traceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
