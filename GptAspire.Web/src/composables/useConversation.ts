@@ -25,6 +25,8 @@ export interface ChatTurn {
   requestId?: string
   /** Assistant turns: the `id` of the last event whose text is in `content`. */
   lastEventId?: number
+  /** Assistant turns: the server's cap on answer tokens, from `start`. */
+  maxTokens?: number
 }
 
 export interface UseConversationOptions
@@ -92,8 +94,8 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
         const text = event.data.text
         update(streamingId, (turn) => ({ ...turn, content: turn.content + text, lastEventId: event.id }))
       } else if (event.name === ChatEventName.Start) {
-        const requestId = event.data.requestId
-        update(streamingId, (turn) => ({ ...turn, requestId, lastEventId: event.id }))
+        const { requestId, maxTokens } = event.data
+        update(streamingId, (turn) => ({ ...turn, requestId, lastEventId: event.id, ...(maxTokens ? { maxTokens } : {}) }))
       }
     },
   })
@@ -292,7 +294,8 @@ function isChatTurn(value: unknown): value is ChatTurn {
     typeof turn.content === 'string' &&
     ['streaming', 'done', 'stopped', 'error'].includes(turn.status as string) &&
     (turn.requestId === undefined || typeof turn.requestId === 'string') &&
-    (turn.lastEventId === undefined || Number.isInteger(turn.lastEventId))
+    (turn.lastEventId === undefined || Number.isInteger(turn.lastEventId)) &&
+    (turn.maxTokens === undefined || Number.isInteger(turn.maxTokens))
   )
 }
 
