@@ -85,7 +85,7 @@ public static class ChatApi
         }
 
         var reader = await store.OpenAsync(requestId, afterId, cancellationToken);
-        return reader is null ? NotFound(requestId) : new ChatStreamResult(reader, store);
+        return reader is null ? NotFound() : new ChatStreamResult(reader, store);
     }
 
     public static async Task<Results<Accepted, Ok, ProblemHttpResult>> StopChat(
@@ -95,7 +95,7 @@ public static class ChatApi
         {
             StopOutcome.Stopping => TypedResults.Accepted((string?)null),
             StopOutcome.AlreadyEnded => TypedResults.Ok(),
-            _ => NotFound(requestId),
+            _ => NotFound(),
         };
     }
 
@@ -111,10 +111,10 @@ public static class ChatApi
             || (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out afterId) && afterId >= 0);
     }
 
-    private static ProblemHttpResult NotFound(string requestId) => TypedResults.Problem(
+    private static ProblemHttpResult NotFound() => TypedResults.Problem(
         statusCode: StatusCodes.Status404NotFound,
         title: "Unknown stream",
-        detail: $"No answer '{requestId}' is running or kept: it never existed, or it ended more than the retention time ago.");
+        detail: "No such answer is running or kept: it never existed, or it ended more than the retention time ago.");
 
     private static ProblemHttpResult Full(HttpResponse response, TimeSpan retryAfter)
     {

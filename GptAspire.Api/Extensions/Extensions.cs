@@ -93,6 +93,7 @@ public static class Extensions
                 settings.DisableHealthChecks = true;
             });
             builder.Services.AddSingleton<IChatStreamBackplane, RedisChatStreamBackplane>();
+            builder.Services.AddExceptionHandler<StreamStoreUnavailableExceptionHandler>();
         }
 
         builder.Services.AddHostedService<ChatStreamClock>();

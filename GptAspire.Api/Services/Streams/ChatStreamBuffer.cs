@@ -205,13 +205,19 @@ public sealed class ChatStreamBuffer
         lock (_gate)
         {
             completed = IsCompleted;
+            // Any id from the client: at or past the end there is nothing (yet) to copy.
+            if (afterId >= _events.Count - 1)
+            {
+                return false;
+            }
+
             var from = (int)Math.Max(0, afterId + 1);
             for (var i = from; i < _events.Count; i++)
             {
                 into.Add(_events[i]);
             }
 
-            return from < _events.Count;
+            return true;
         }
     }
 }

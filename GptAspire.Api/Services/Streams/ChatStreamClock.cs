@@ -23,7 +23,16 @@ public sealed partial class ChatStreamClock(
             store.Close();
         });
 
-        await store.StartAsync();
+        try
+        {
+            await store.StartAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Redis may come later: the backplane subscribes again on the next ticks.
+            LogStartFailed(logger, e.GetType().Name);
+        }
+
         var settings = chatOptions.Value;
         var period = TimeSpan.FromMilliseconds(Math.Clamp(settings.HeartbeatInterval.TotalMilliseconds / 2, 50, 1000));
         using var timer = new PeriodicTimer(period);
@@ -59,6 +68,9 @@ public sealed partial class ChatStreamClock(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: ending {LiveStreams} live chat streams")]
     private static partial void LogClosing(ILogger logger, int liveStreams);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The shared stream store could not be reached at start ({Failure}); retrying")]
+    private static partial void LogStartFailed(ILogger logger, string failure);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The chat stream clock failed a tick")]
     private static partial void LogTickFailed(ILogger logger, Exception exception);

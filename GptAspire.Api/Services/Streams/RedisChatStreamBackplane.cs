@@ -54,7 +54,7 @@ public sealed partial class RedisChatStreamBackplane(
         return EnsureSubscribedAsync();
     }
 
-    public async ValueTask CreatedAsync(ChatStreamBuffer stream, CancellationToken cancellationToken)
+    public async ValueTask CreatedAsync(ChatStreamBuffer stream, CancellationToken cancellationToken) => await Guarded(async () =>
     {
         await EnsureSubscribedAsync();
         var db = Db;
@@ -63,6 +63,20 @@ public sealed partial class RedisChatStreamBackplane(
         var lifetime = chatOptions.Value.MaxAnswerDuration + _options.RetainFor + TimeSpan.FromMinutes(1);
         await db.HashSetAsync(meta, [new("owner", _replicaId), new("state", "live")]);
         await db.KeyExpireAsync(meta, lifetime);
+        return true;
+    });
+
+    // Redis down or slow: the caller answers 503 (StreamStoreUnavailableExceptionHandler), never 500.
+    private static async Task<T> Guarded<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            throw new StreamStoreUnavailableException(e);
+        }
     }
 
     public void Published(ChatStreamBuffer stream, ChatStreamEvent item)
@@ -104,7 +118,7 @@ public sealed partial class RedisChatStreamBackplane(
         untraced.GetSubscriber().Publish(EventsChannel(stream.RequestId), last.Id, CommandFlags.FireAndForget);
     }
 
-    public async ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, CancellationToken cancellationToken)
+    public async ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, CancellationToken cancellationToken) => await Guarded(async () =>
     {
         var owner = await Db.HashGetAsync(MetaKey(requestId), "owner");
         if (owner.IsNull)
@@ -115,42 +129,69 @@ public sealed partial class RedisChatStreamBackplane(
         var mirror = ChatStreamBuffer.Mirror(requestId);
         var feed = new MirrorFeed(this, mirror, owner.ToString());
         _feeds[mirror] = feed;
-        await redis.GetSubscriber().SubscribeAsync(EventsChannel(requestId), (_, _) => feed.Pull());
-        // The entries so far; announcements from now on pull the rest.
-        await feed.PullAsync();
+        try
+        {
+            await redis.GetSubscriber().SubscribeAsync(EventsChannel(requestId), feed.Announced);
+            // The entries so far; announcements from now on pull the rest.
+            await feed.PullAsync(throwOnFailure: true);
+        }
+        catch
+        {
+            MirrorClosed(mirror);
+            throw;
+        }
+
         Db.StringSet(ReadKey(requestId), _replicaId, _options.AbandonAfter, flags: CommandFlags.FireAndForget);
         return mirror;
-    }
+    });
 
     public void MirrorClosed(ChatStreamBuffer mirror)
     {
         if (_feeds.TryRemove(mirror, out var feed))
         {
-            redis.GetSubscriber().Unsubscribe(EventsChannel(mirror.RequestId), flags: CommandFlags.FireAndForget);
+            // Only this mirror's handler: other readers of the same answer on this replica keep theirs.
+            redis.GetSubscriber().Unsubscribe(EventsChannel(mirror.RequestId), feed.Announced, CommandFlags.FireAndForget);
             feed.Close();
         }
     }
 
-    public async ValueTask<StopOutcome> StopAsync(string requestId, CancellationToken cancellationToken)
+    public async ValueTask<StopOutcome> StopAsync(string requestId, CancellationToken cancellationToken) => await Guarded(async () =>
     {
-        var state = await Db.HashGetAsync(MetaKey(requestId), "state");
+        var meta = await Db.HashGetAllAsync(MetaKey(requestId));
+        var state = meta.FirstOrDefault(e => e.Name == "state").Value;
         if (state.IsNull)
         {
             return StopOutcome.NotFound;
         }
 
-        if (state == "ended")
+        // Ended, or its replica died (its readers get server_unavailable): a stop changes nothing.
+        var owner = meta.FirstOrDefault(e => e.Name == "owner").Value;
+        if (state == "ended" || owner.IsNull || !await Db.KeyExistsAsync(ReplicaKey(owner.ToString())))
         {
             return StopOutcome.AlreadyEnded;
         }
 
         await redis.GetSubscriber().PublishAsync(StopChannel, requestId);
         return StopOutcome.Stopping;
-    }
+    });
 
     public bool IsReadElsewhere(ChatStreamBuffer stream) => Volatile.Read(ref _readElsewhere).Contains(stream.RequestId);
 
     public async ValueTask TickAsync(IReadOnlyList<ChatStreamBuffer> local, IReadOnlyList<ChatStreamBuffer> mirrors, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureSubscribedAsync();
+            await TickCoreAsync(local, mirrors);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Once per tick at most, without a stack trace: an outage, visible in the health check too.
+            LogTickUnavailable(logger, e.GetType().Name);
+        }
+    }
+
+    private async Task TickCoreAsync(IReadOnlyList<ChatStreamBuffer> local, IReadOnlyList<ChatStreamBuffer> mirrors)
     {
         var db = Db;
         db.StringSet(ReplicaKey(_replicaId), "1", ReplicaLease, flags: CommandFlags.FireAndForget);
@@ -251,13 +292,26 @@ public sealed partial class RedisChatStreamBackplane(
     }
 
     /// <summary>Copies a remote generation's entries into a mirror, one pull at a time, in order.</summary>
-    private sealed class MirrorFeed(RedisChatStreamBackplane backplane, ChatStreamBuffer mirror, string owner)
+    private sealed class MirrorFeed
     {
         private readonly SemaphoreSlim _pulling = new(1, 1);
+        private readonly RedisChatStreamBackplane _backplane;
+        private readonly ChatStreamBuffer _mirror;
         private int _pending;
         private volatile bool _closed;
 
-        public string Owner => owner;
+        public MirrorFeed(RedisChatStreamBackplane backplane, ChatStreamBuffer mirror, string owner)
+        {
+            _backplane = backplane;
+            _mirror = mirror;
+            Owner = owner;
+            Announced = (_, _) => Pull();
+        }
+
+        public string Owner { get; }
+
+        /// <summary>This mirror's own subscription handler, so that it can be removed alone.</summary>
+        public Action<RedisChannel, RedisValue> Announced { get; }
 
         public void Pull()
         {
@@ -268,8 +322,10 @@ public sealed partial class RedisChatStreamBackplane(
             }
         }
 
-        public async Task PullAsync()
+        public async Task PullAsync(bool throwOnFailure = false)
         {
+            var backplane = _backplane;
+            var mirror = _mirror;
             await _pulling.WaitAsync();
             try
             {
@@ -296,7 +352,7 @@ public sealed partial class RedisChatStreamBackplane(
                     }
                 }
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
+            catch (Exception e) when (e is RedisException or TimeoutException && !throwOnFailure)
             {
                 LogPullFailed(backplane.Logger, mirror.RequestId, e.GetType().Name);
             }
@@ -308,6 +364,9 @@ public sealed partial class RedisChatStreamBackplane(
 
         public void Close() => _closed = true;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The shared stream store (Redis) cannot be reached: {Failure}")]
+    private static partial void LogTickUnavailable(ILogger logger, string failure);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat stream {RequestId} stopped at another replica's request")]
     private static partial void LogStopped(ILogger logger, string requestId);

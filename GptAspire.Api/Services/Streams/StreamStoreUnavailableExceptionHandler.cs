@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace GptAspire.Api.Services.Streams;
+
+/// <summary>The shared stream store (Redis) cannot be reached: the stream cannot be started, read or stopped now.</summary>
+public sealed class StreamStoreUnavailableException(Exception inner)
+    : Exception("The shared stream store cannot be reached.", inner);
+
+/// <summary>
+/// Answers <see cref="StreamStoreUnavailableException"/> with 503 problem+json and <c>Retry-After</c>, logged as a
+/// warning without a stack trace: Redis being down is an outage to see, not a bug in the request.
+/// </summary>
+public sealed partial class StreamStoreUnavailableExceptionHandler(IProblemDetailsService problemDetails, ILogger<StreamStoreUnavailableExceptionHandler> logger) : IExceptionHandler
+{
+    private const int RetryAfterSeconds = 5;
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not StreamStoreUnavailableException unavailable)
+        {
+            return false;
+        }
+
+        LogUnavailable(logger, unavailable.InnerException?.GetType().Name ?? "unknown");
+        if (httpContext.Response.HasStarted || httpContext.RequestAborted.IsCancellationRequested)
+        {
+            return true;
+        }
+
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Answers cannot be shared right now",
+                Detail = "The store that shares answers between servers cannot be reached. Try again shortly.",
+                Extensions = { ["retryAfterSeconds"] = RetryAfterSeconds },
+            },
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The shared stream store (Redis) cannot be reached: {Failure}; answering 503")]
+    private static partial void LogUnavailable(ILogger logger, string failure);
+}
