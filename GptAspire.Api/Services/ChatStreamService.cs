@@ -116,8 +116,11 @@ public sealed partial class ChatStreamService(
                 {
                     measurement.Token();
                     answer.Append(text);
-                    if (store.Append(stream, frames.Token(text)) == AppendResult.LimitReached)
+                    var token = frames.Token(text);
+                    if (store.Append(stream, token) == AppendResult.LimitReached)
                     {
+                        // The refused token must not use up an id: the error takes its place.
+                        frames.Refused(token);
                         tooLarge = true;
                         break;
                     }
