@@ -1,4 +1,5 @@
 using System.Globalization;
+using GptAspire.Api.Extensions;
 using GptAspire.Api.Models;
 using GptAspire.Api.Services;
 using GptAspire.Api.Services.Streams;
@@ -24,11 +25,15 @@ public static class ChatApi
             .AddEndpointFilter<ChatRequestValidationFilter>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .RequireRateLimiting(ClientLimitsExtensions.ChatPolicy);
 
         api.MapGet("/chat/stream/{requestId}", ResumeChat)
             .WithName("ResumeChat")
-            .WithSummary("Streams an answer again: the events after Last-Event-ID (or ?lastEventId=), then the live rest.");
+            .WithSummary("Streams an answer again: the events after Last-Event-ID (or ?lastEventId=), then the live rest.")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(ClientLimitsExtensions.ChatPolicy);
 
         api.MapPost("/chat/stream/{requestId}/stop", StopChat)
             .WithName("StopChat")
@@ -36,7 +41,7 @@ public static class ChatApi
 
         api.MapGet("/info", GetInfo)
             .WithName("GetInfo")
-            .WithSummary("The model, its context window and whether the local emulator answers.");
+            .WithSummary("The model, its context window, whether the local emulator answers, and the server's token limits.");
 
         return app;
     }
@@ -83,8 +88,9 @@ public static class ChatApi
         };
     }
 
-    public static Ok<ChatInfo> GetInfo(ChatModelInfo model) =>
-        TypedResults.Ok(new ChatInfo(model.Model, model.ContextWindow, model.UsingEmulator));
+    public static Ok<ChatInfo> GetInfo(ChatModelInfo model, ChatLimits limits) =>
+        TypedResults.Ok(new ChatInfo(
+            model.Model, model.ContextWindow, model.UsingEmulator, limits.MaxPromptTokens, limits.DefaultMaxTokens, limits.MaxOutputTokens));
 
     // No id: from the start. Otherwise a whole number; the stream sends the events after it.
     private static bool TryParseEventId(string? value, out long afterId)

@@ -117,7 +117,7 @@ public sealed class ChatRequestValidationFilter : IEndpointFilter
             return problem;
         }
 
-        var errors = ChatRequestValidator.Validate(body.Request);
+        var errors = context.HttpContext.RequestServices.GetRequiredService<ChatLimits>().Validate(body.Request);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);

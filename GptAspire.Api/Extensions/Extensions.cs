@@ -18,7 +18,7 @@ public static class Extensions
     public const string StreamsConnectionName = "streams";
 
     /// <summary>
-    /// Registers the chat stream: settings, the model's token budget, metrics and the OpenAI chat client.
+    /// Registers the chat stream: settings, the model's token budget and limits, metrics and the OpenAI chat client.
     /// A missing or malformed <c>ConnectionStrings:openai</c> fails here, at start-up, naming the field.
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
@@ -29,8 +29,15 @@ public static class Extensions
             .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Chat:HeartbeatInterval must be positive.")
             .Validate(o => o.UpstreamIdleTimeout > TimeSpan.Zero, "Chat:UpstreamIdleTimeout must be positive.")
             .Validate(o => o.MaxAnswerDuration > TimeSpan.Zero, "Chat:MaxAnswerDuration must be positive.")
+            .Validate(o => o.UpstreamConnectTimeout > TimeSpan.Zero, "Chat:UpstreamConnectTimeout must be positive.")
+            .Validate(o => o.MaxUpstreamConnections > 0, "Chat:MaxUpstreamConnections must be positive.")
             .Validate(o => o.MaxRequestBodyBytes > 0, "Chat:MaxRequestBodyBytes must be positive.")
             .Validate(o => o.ContextWindow is null or > 0, "Chat:ContextWindow must be positive when set.")
+            .Validate(o => o.MaxOutputTokens > 0, "Chat:MaxOutputTokens must be positive.")
+            .Validate(o => o.DefaultMaxTokens > 0 && o.DefaultMaxTokens <= o.MaxOutputTokens, "Chat:DefaultMaxTokens must be between 1 and Chat:MaxOutputTokens.")
+            .Validate(o => o.MaxPromptTokens > 0, "Chat:MaxPromptTokens must be positive.")
+            .Validate(o => o.RequestHeadersTimeout > TimeSpan.Zero, "Chat:RequestHeadersTimeout must be positive.")
+            .Validate(o => o.MinRequestBodyBytesPerSecond > 0, "Chat:MinRequestBodyBytesPerSecond must be positive.")
             .ValidateOnStart();
         var settings = section.Get<ChatStreamOptions>() ?? new ChatStreamOptions();
 
@@ -43,6 +50,7 @@ public static class Extensions
         builder.Services.AddSingleton(model);
         // The tokenizer takes hundreds of milliseconds to load: once, at start-up, not in a request.
         builder.Services.AddSingleton(PromptTokenCounter.ForModel(connection.Model));
+        builder.Services.AddSingleton<ChatLimits>();
         builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<ChatStreamService>();
         builder.AddChatStreamStore();
@@ -97,7 +105,19 @@ public static class Extensions
         // would cut long answers and whose retries would pay for an answer twice.
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way out.
         builder.Services.AddHttpClient(OpenAIConnectionName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .RemoveAllResilienceHandlers();
+            .RemoveAllResilienceHandlers()
+            // An upstream that never accepts fails in seconds (upstream_connect_timeout), and a burst of answers
+            // cannot open more connections to it than the cap (the rest wait their turn, under the idle timeout).
+            .ConfigurePrimaryHttpMessageHandler(services =>
+            {
+                var chat = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ChatStreamOptions>>().Value;
+                return new SocketsHttpHandler
+                {
+                    ConnectTimeout = chat.UpstreamConnectTimeout,
+                    MaxConnectionsPerServer = chat.MaxUpstreamConnections,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                };
+            });
 #pragma warning restore EXTEXP0001
 
         builder.Services.AddChatClient(services =>
@@ -107,6 +127,7 @@ public static class Extensions
                 return CreateChatClient(connection, transport).AsIChatClient();
             })
             .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent)
+            .Use(inner => new CompactUpdatesChatClient(inner))
             // Inside the OpenTelemetry client, so that the gen_ai span's error status never carries the upstream body.
             .Use(inner => new RedactingChatClient(inner));
 

@@ -33,6 +33,9 @@ public static class ChatErrorCodes
     public const string ContentFiltered = "content_filtered";
     public const string UpstreamUnavailable = "upstream_unavailable";
     public const string UpstreamTimeout = "upstream_timeout";
+
+    /// <summary>No connection to the AI service within <c>Chat:UpstreamConnectTimeout</c>.</summary>
+    public const string UpstreamConnectTimeout = "upstream_connect_timeout";
     public const string UpstreamError = "upstream_error";
 
     /// <summary>Nobody read the stream for <c>Chat:Streams:AbandonAfter</c>, so the answer was cancelled.</summary>
@@ -80,5 +83,8 @@ public sealed record ErrorEvent(
     string Message,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? RetryAfterSeconds = null);
 
-/// <summary>Data of <c>GET /api/info</c>.</summary>
-public sealed record ChatInfo(string Model, int ContextWindow, bool UsingEmulator);
+/// <summary>Data of <c>GET /api/info</c>: the model, and the limits the server applies to every chat.</summary>
+/// <param name="MaxPromptTokens">The longest conversation, in tokens, the server accepts.</param>
+/// <param name="DefaultMaxTokens">The cap on answer tokens when a request sets no <c>maxTokens</c>.</param>
+/// <param name="MaxOutputTokens">The largest <c>maxTokens</c> a request may ask for.</param>
+public sealed record ChatInfo(string Model, int ContextWindow, bool UsingEmulator, int MaxPromptTokens, int DefaultMaxTokens, int MaxOutputTokens);

@@ -9,12 +9,14 @@ namespace GptAspire.Api.Services;
 public static class ChatRequestValidator
 {
     public const int MaxMessages = 500;
-    public const int MaxOutputTokens = 16_384;
+    /// <summary>The default of <c>Chat:MaxOutputTokens</c>: the most output tokens of GPT-4o and GPT-4o mini.</summary>
+    public const int DefaultMaxOutputTokens = 16_384;
     public const double MaxTemperature = 2.0;
 
     public static readonly string[] Roles = ["system", "user", "assistant"];
 
-    public static Dictionary<string, string[]> Validate(ChatRequest? request)
+    /// <summary>Checks every field of <paramref name="request"/>; <c>maxTokens</c> may be 1 to <paramref name="maxOutputTokens"/>.</summary>
+    public static Dictionary<string, string[]> Validate(ChatRequest? request, int maxOutputTokens = DefaultMaxOutputTokens)
     {
         var errors = new Dictionary<string, string[]>();
         if (request is null)
@@ -64,9 +66,9 @@ public static class ChatRequestValidator
             }
         }
 
-        if (request.MaxTokens is { } maxTokens && (maxTokens < 1 || maxTokens > MaxOutputTokens))
+        if (request.MaxTokens is { } maxTokens && (maxTokens < 1 || maxTokens > maxOutputTokens))
         {
-            errors["maxTokens"] = [$"maxTokens must be between 1 and {MaxOutputTokens}."];
+            errors["maxTokens"] = [$"maxTokens must be between 1 and {maxOutputTokens}."];
         }
 
         if (request.Temperature is { } temperature && (double.IsNaN(temperature) || temperature < 0 || temperature > MaxTemperature))
@@ -78,14 +80,16 @@ public static class ChatRequestValidator
     }
 
     /// <summary>
-    /// Checks that the prompt leaves room for an answer in the model's context window.
+    /// Checks that the prompt leaves room for an answer in the model's context window. A prompt counted only up
+    /// to the window (see <see cref="ChatLimits"/>) may be longer than <paramref name="promptTokens"/> says when it
+    /// does not fit, so that message names no length.
     /// </summary>
     public static Dictionary<string, string[]> ValidateBudget(int promptTokens, int? maxTokens, int contextWindow)
     {
         var errors = new Dictionary<string, string[]>();
         if (promptTokens >= contextWindow)
         {
-            errors["messages"] = [$"The conversation is {promptTokens} tokens long; the model's context window is {contextWindow} tokens. Shorten it or start a new chat."];
+            errors["messages"] = [$"The conversation does not fit the model's context window of {contextWindow} tokens. Shorten it or start a new chat."];
         }
         else if (maxTokens is { } max && promptTokens + max > contextWindow)
         {

@@ -32,6 +32,7 @@ public sealed partial class ChatStreamService(
     IChatClient chatClient,
     ChatModelInfo model,
     PromptTokenCounter tokenCounter,
+    ChatLimits limits,
     ChatMetrics metrics,
     ChatStreamStore store,
     IOptions<ChatStreamOptions> options,
@@ -47,12 +48,13 @@ public sealed partial class ChatStreamService(
     /// <summary>Checks the token budget, then starts the generation in the background.</summary>
     public async Task<ChatStart> StartAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var promptTokens = CountPromptTokens(request);
-        var errors = ChatRequestValidator.ValidateBudget(promptTokens, request.MaxTokens, model.ContextWindow);
+        var errors = limits.ValidatePrompt(request, out var promptTokens);
         if (errors.Count > 0)
         {
             return new ChatStart.Invalid(errors);
         }
+
+        request = request with { MaxTokens = limits.EffectiveMaxTokens(request, promptTokens) };
 
         var requestId = Guid.NewGuid().ToString("n");
         var stream = await store.TryCreateAsync(requestId, cancellationToken);
@@ -116,11 +118,9 @@ public sealed partial class ChatStreamService(
                 {
                     measurement.Token();
                     answer.Append(text);
-                    var token = frames.Token(text);
-                    if (store.Append(stream, token) == AppendResult.LimitReached)
+                    if (store.Append(stream, frames.Token(text)) == AppendResult.LimitReached)
                     {
-                        // The refused token must not use up an id: the error takes its place.
-                        frames.Refused(token);
+                        frames.Rewind();
                         tooLarge = true;
                         break;
                     }
@@ -171,7 +171,7 @@ public sealed partial class ChatStreamService(
         if (error is not null)
         {
             measurement.End(error.Code, 0);
-            store.Append(stream, frames.Event(ChatEventNames.Error, error, error.Code));
+            await store.CompleteAsync(stream, frames.Event(ChatEventNames.Error, error, error.Code));
             return;
         }
 
@@ -182,7 +182,7 @@ public sealed partial class ChatStreamService(
         LogStreamFinished(logger, stream.RequestId, finishReason!, completion);
 
         store.Append(stream, frames.Event(ChatEventNames.Usage, new UsageEvent(prompt, completion, total, Math.Max(0, model.ContextWindow - total))));
-        store.Append(stream, frames.Event(ChatEventNames.Finish, new FinishEvent(finishReason!)));
+        await store.CompleteAsync(stream, frames.Event(ChatEventNames.Finish, new FinishEvent(finishReason!)));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat stream {RequestId} failed upstream: {ErrorCode} (status {UpstreamStatus}, upstream request {UpstreamRequestId}, {FailureKind})")]

@@ -1,33 +1,23 @@
-using Microsoft.ML.Tokenizers;
+using GptAspire.Tokenization;
 
 namespace GptAspire.Api.Services;
 
 /// <summary>
 /// Counts tokens locally, as OpenAI bills them, so that a prompt that cannot fit the context window is
-/// refused before any upstream call. Creating a tokenizer takes hundreds of milliseconds: make one per app.
+/// refused before any upstream call. The formula and the bounded-time counting are shared with the emulator
+/// (<see cref="ChatTokenCounter"/>). Creating a tokenizer takes hundreds of milliseconds: make one per app.
 /// </summary>
-public sealed class PromptTokenCounter(Tokenizer tokenizer)
+public sealed class PromptTokenCounter(ChatTokenCounter counter)
 {
-    // OpenAI's chat format wraps each message in a few tokens and primes the reply with three more.
-    private const int TokensPerMessage = 3;
-    private const int ReplyPriming = 3;
-
     /// <summary>The tokenizer of <paramref name="model"/>, or o200k_base (GPT-4o's) when the name is unknown.</summary>
-    public static PromptTokenCounter ForModel(string model)
-    {
-        try
-        {
-            return new PromptTokenCounter(TiktokenTokenizer.CreateForModel(model));
-        }
-        catch (NotSupportedException)
-        {
-            return new PromptTokenCounter(TiktokenTokenizer.CreateForModel("gpt-4o"));
-        }
-    }
+    public static PromptTokenCounter ForModel(string model) => new(ChatTokenCounter.ForModel(model));
 
-    public int Count(string text) => tokenizer.CountTokens(text);
+    public int Count(string text) => counter.Count(text);
 
-    /// <summary>The prompt tokens of a conversation, counted like OpenAI's <c>usage.prompt_tokens</c>.</summary>
-    public int CountPrompt(IEnumerable<(string Role, string Content)> messages) =>
-        messages.Sum(m => TokensPerMessage + Count(m.Role) + Count(m.Content)) + ReplyPriming;
+    /// <summary>
+    /// The prompt tokens of a conversation, counted like OpenAI's <c>usage.prompt_tokens</c>. Counting stops as
+    /// soon as the count passes <paramref name="stopAfter"/>, so a huge prompt costs no more than a refused one.
+    /// </summary>
+    public int CountPrompt(IEnumerable<(string Role, string Content)> messages, int stopAfter = int.MaxValue) =>
+        counter.CountPrompt(messages.Select(m => new ChatTokenMessage(m.Role, m.Content)), stopAfter);
 }

@@ -75,6 +75,8 @@ public static class UpstreamErrors
             new(ChatErrorCodes.UpstreamError, "The AI service had an error. Try again in a moment."),
         ClientResultException { Status: > 0 } =>
             new(ChatErrorCodes.UpstreamError, "The AI service refused the request."),
+        _ when IsConnectTimeout(exception) =>
+            new(ChatErrorCodes.UpstreamConnectTimeout, "The AI service could not be reached in time. Try again."),
         _ when IsConnectionFailure(exception) =>
             new(ChatErrorCodes.UpstreamUnavailable, "The AI service cannot be reached, or the connection to it was lost. Try again."),
         _ => new(ChatErrorCodes.UpstreamError, "The AI service call failed."),
@@ -86,6 +88,21 @@ public static class UpstreamErrors
             ? $"The AI service is busy (rate limit reached). Try again in {seconds} s."
             : "The AI service is busy (rate limit reached). Try again shortly.",
         retryAfter);
+
+    // SocketsHttpHandler.ConnectTimeout surfaces as a TimeoutException inside the failure; the SDK's own network
+    // timeout is off, so nothing else raises one.
+    private static bool IsConnectTimeout(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool IsConnectionFailure(Exception exception)
     {

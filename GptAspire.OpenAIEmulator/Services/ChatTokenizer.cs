@@ -1,5 +1,5 @@
 using GptAspire.OpenAIEmulator.Models;
-using Microsoft.ML.Tokenizers;
+using GptAspire.Tokenization;
 
 namespace GptAspire.OpenAIEmulator.Services;
 
@@ -8,7 +8,8 @@ public readonly record struct TokenPiece(string Text, int TokenCount);
 
 /// <summary>
 /// The gpt-4o tokenizer (o200k_base), so that token counts and per-token streaming match the real
-/// service. Loading it takes about 400 ms, so it is a singleton.
+/// service; prompts are counted by the same <see cref="ChatTokenCounter"/> as the API's, in bounded time.
+/// Loading it takes about 400 ms, so it is a singleton.
 /// </summary>
 public sealed class ChatTokenizer
 {
@@ -16,29 +17,17 @@ public sealed class ChatTokenizer
     private const char ReplacementCharacter = '\uFFFD';
     private const int MaxTokensPerPiece = 8;
 
-    private readonly TiktokenTokenizer _tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private readonly ChatTokenCounter _counter = ChatTokenCounter.ForModel("gpt-4o");
 
-    public int Count(string text) => _tokenizer.CountTokens(text);
+    public int Count(string text) => _counter.Count(text);
 
-    public IReadOnlyList<int> Encode(string text) => _tokenizer.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(string text) => _counter.Tokenizer.EncodeToIds(text);
 
-    public string Decode(IEnumerable<int> ids) => _tokenizer.Decode(ids);
+    public string Decode(IEnumerable<int> ids) => _counter.Tokenizer.Decode(ids);
 
-    /// <summary>Counts a prompt as OpenAI bills it: 3 per message, its role, content and name (+1), and 3 to prime the reply.</summary>
-    public int CountPrompt(IEnumerable<ChatMessage> messages)
-    {
-        var tokens = 3;
-        foreach (var message in messages)
-        {
-            tokens += 3 + Count(message.Role ?? "") + Count(message.Text());
-            if (!string.IsNullOrEmpty(message.Name))
-            {
-                tokens += Count(message.Name) + 1;
-            }
-        }
-
-        return tokens;
-    }
+    /// <summary>Counts a prompt as OpenAI bills it (see <see cref="ChatTokenCounter.CountPrompt"/>).</summary>
+    public int CountPrompt(IEnumerable<ChatMessage> messages) =>
+        _counter.CountPrompt(messages.Select(m => new ChatTokenMessage(m.Role ?? "", m.Text(), m.Name)));
 
     /// <summary>Decodes token by token, merging a token with the next while it would end in half a character.</summary>
     public IEnumerable<TokenPiece> Pieces(IEnumerable<int> ids)

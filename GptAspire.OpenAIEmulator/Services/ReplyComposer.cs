@@ -12,20 +12,22 @@ public sealed partial class ReplyComposer(ChatTokenizer tokenizer)
 {
     public const int MinTokens = 120;
     public const int MaxTokens = 250;
-    public const int LongTokens = 1500;
+
+    // Longer "words" (a run of letters without spaces) are not repeated: the reply would be as long as the prompt.
+    private const int MaxKeywordLength = 40;
 
     public string Compose(ulong seed, string question, Scenario scenario)
     {
         var random = new DeterministicRandom(seed);
         var keywords = Keywords(question);
         var reply = scenario.Xss ? Hostile(keywords, random) : Ordinary(keywords, random);
-        if (!scenario.Long)
+        if (scenario.LongTokens is not { } longTokens)
         {
             return reply;
         }
 
         var text = new StringBuilder(reply);
-        while (tokenizer.Count(text.ToString()) < LongTokens)
+        while (tokenizer.Count(text.ToString()) < longTokens)
         {
             text.Append("\n\n").Append(Section(keywords, random));
         }
@@ -124,7 +126,7 @@ public sealed partial class ReplyComposer(ChatTokenizer tokenizer)
         {
             var word = match.Value;
             var ascii = word.All(char.IsAscii);
-            if ((ascii && word.Length < 4) || word.Length < 2 || word.All(char.IsDigit)
+            if ((ascii && word.Length < 4) || word.Length < 2 || word.Length > MaxKeywordLength || word.All(char.IsDigit)
                 || StopWords.Contains(word)
                 || keywords.Contains(word, StringComparer.OrdinalIgnoreCase))
             {

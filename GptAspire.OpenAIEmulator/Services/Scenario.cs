@@ -11,6 +11,8 @@ public sealed partial record Scenario
 {
     public const int DefaultRetryAfterSeconds = 2;
     public const int DefaultFirstTokenDelayMs = 3000;
+    public const int DefaultLongTokens = 1500;
+    public const int MaxLongTokens = 16_384;
 
     public static Scenario None { get; } = new();
 
@@ -26,7 +28,9 @@ public sealed partial record Scenario
     public bool Drop { get; init; }
     public bool BadChunk { get; init; }
     public int? FirstTokenDelayMs { get; init; }
-    public bool Long { get; init; }
+    /// <summary>About how many tokens a long reply has; null for an ordinary reply.</summary>
+    public int? LongTokens { get; init; }
+    public bool Long => LongTokens is not null;
     public int? TokenDelayMs { get; init; }
     public bool Xss { get; init; }
 
@@ -53,7 +57,7 @@ public sealed partial record Scenario
                 "drop" => scenario with { Drop = true },
                 "bad-chunk" => scenario with { BadChunk = true },
                 "slow-first-token" => scenario with { FirstTokenDelayMs = Number(value, 0, 600_000) ?? DefaultFirstTokenDelayMs },
-                "long" => scenario with { Long = true },
+                "long" => scenario with { LongTokens = Number(value, 1, MaxLongTokens) ?? DefaultLongTokens },
                 "delay" => scenario with { TokenDelayMs = Number(value, 0, 60_000) ?? scenario.TokenDelayMs },
                 "xss" => scenario with { Xss = true },
                 _ => null,

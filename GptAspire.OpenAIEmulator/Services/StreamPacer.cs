@@ -11,7 +11,10 @@ namespace GptAspire.OpenAIEmulator.Services;
 /// </summary>
 public sealed class StreamPacer : IDisposable
 {
-    /// <summary>How late a chunk may be released at most, beside the thread pool's own latency.</summary>
+    /// <summary>
+    /// The least time between wake-ups: a chunk goes out at most this far from its time (up to half of it early),
+    /// beside the thread pool's own latency.
+    /// </summary>
     public static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(2);
 
     private readonly TimeProvider _time;
@@ -49,9 +52,12 @@ public sealed class StreamPacer : IDisposable
         {
             var now = _time.GetTimestamp();
             _wakeAt = long.MaxValue;
+            // The timer counts whole milliseconds and may fire a little before the timestamp it was set for:
+            // a chunk due within half the resolution goes now rather than a whole resolution late.
+            var horizon = now + _resolution / 2;
             // Releasing only queues each stream's continuation on the thread pool (RunContinuationsAsynchronously),
             // so the lock is held for the dequeues alone and the clock never writes a chunk itself.
-            while (_due.TryPeek(out var stream, out var due) && due <= now)
+            while (_due.TryPeek(out var stream, out var due) && due <= horizon)
             {
                 _due.Dequeue();
                 stream.Release();
@@ -67,7 +73,8 @@ public sealed class StreamPacer : IDisposable
     private void SetTimer(long dueTimestamp, long now)
     {
         _wakeAt = Math.Max(dueTimestamp, now + _resolution);
-        _timer.Change(TimeSpan.FromSeconds((double)(_wakeAt - now) / _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+        var milliseconds = Math.Ceiling((_wakeAt - now) * 1000.0 / _time.TimestampFrequency);
+        _timer.Change(TimeSpan.FromMilliseconds(milliseconds), Timeout.InfiniteTimeSpan);
     }
 
     public void Dispose() => _timer.Dispose();
@@ -122,6 +129,13 @@ public sealed class PacedStream : IValueTaskSource, IDisposable
         _core.Reset();
         Volatile.Write(ref _state, Waiting);
         _pacer.Schedule(this, _due);
+        // Cancelled between the check above and Waiting: the callback found nothing to cancel, so do it here
+        // rather than wait for a chunk due perhaps minutes away ([emulator:slow-first-token]).
+        if (_cancellationToken.IsCancellationRequested)
+        {
+            Cancel();
+        }
+
         return new ValueTask(this, _core.Version);
     }
 

@@ -18,6 +18,9 @@ public sealed record BenchSettings
 
     public required int IdleStreams { get; init; }
 
+    /// <summary>A pause for the servers to settle: before and after opening the idle streams, between ladder levels.</summary>
+    public required TimeSpan Settle { get; init; }
+
     public static BenchSettings Full { get; } = new()
     {
         Mode = "full",
@@ -26,6 +29,7 @@ public sealed record BenchSettings
         TokensPerStream = 250,
         LevelGrace = TimeSpan.FromSeconds(10),
         IdleStreams = 500,
+        Settle = TimeSpan.FromSeconds(1.5),
     };
 
     public static BenchSettings Quick { get; } = new()
@@ -36,6 +40,7 @@ public sealed record BenchSettings
         TokensPerStream = 50,
         LevelGrace = TimeSpan.FromSeconds(4),
         IdleStreams = 50,
+        Settle = TimeSpan.FromSeconds(0.5),
     };
 
     // The emulator answers at 50 tokens/s by default (Emulator:TokenDelayMs = 20).

@@ -108,7 +108,7 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
     public async Task<IdleMemoryResult> IdleMemoryAsync(Peer peer)
     {
         var request = peer.Request!(IdlePrompt, 5, 5);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await Task.Delay(settings.Settle);
         var before = peer.Chain.Select(process => process.RssBytes()).ToArray();
 
         using var stop = new CancellationTokenSource();
@@ -124,7 +124,7 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
         }
 
         // Let allocations made while opening settle into what an idle stream holds.
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Task.Delay(settings.Settle);
         var after = peer.Chain.Select(process => process.RssBytes()).ToArray();
         await stop.CancelAsync();
         await WhenAllSettled(tasks);

@@ -84,7 +84,7 @@ foreach (var peer in stack.Peers)
             }
 
             // Let the closed connections and the servers' pools drain before the next level.
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Task.Delay(settings.Settle);
         }
 
     }
@@ -108,7 +108,7 @@ var run = new RunResult
 {
     Date = date,
     Mode = settings.Mode,
-    Command = "dotnet run -c Release --project bench/GptAspire.Benchmarks" + (quick ? " -- --quick" : ""),
+    Command = "dotnet run -c Release --project bench/GptAspire.Benchmarks" + CommandOptions(),
     Machine = new MachineInfo(
         CpuModel(), Environment.ProcessorCount, MemoryTotal(), OsName(), RuntimeInformation.FrameworkDescription,
         await Commands.OutputAsync("node", "--version"), await Commands.OutputAsync("python3", "--version"), loadAverage),
@@ -135,6 +135,13 @@ string? Option(string name)
 {
     var index = Array.FindIndex(args, arg => arg == name || arg.StartsWith(name + "=", StringComparison.Ordinal));
     return index < 0 ? null : args[index].Contains('=') ? args[index][(name.Length + 1)..] : args.ElementAtOrDefault(index + 1);
+}
+
+// The options that shape the figures; --out names a local directory, which the results file has no use for.
+string CommandOptions()
+{
+    var shown = args.Where((arg, i) => !arg.StartsWith("--out", StringComparison.Ordinal) && (i == 0 || args[i - 1] != "--out")).ToList();
+    return shown.Count == 0 ? "" : " -- " + string.Join(' ', shown);
 }
 
 static string FindRepoRoot()

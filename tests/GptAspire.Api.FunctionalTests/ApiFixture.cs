@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 [assembly: AssemblyFixture(typeof(GptAspire.Api.FunctionalTests.ApiFixture))]
 
@@ -24,6 +25,8 @@ public sealed class ApiFixture : IAsyncLifetime
     private ApiFactory? _azureApi;
     private ApiFactory? _smallContextApi;
     private ApiFactory? _recordingApi;
+    private ApiFactory? _limitsApi;
+    private ApiFactory? _untrustedProxyApi;
     private ApiFactory? _limitedApi;
 
     public Uri EmulatorAddress { get; private set; } = null!;
@@ -44,6 +47,41 @@ public sealed class ApiFixture : IAsyncLifetime
     public HttpClient LimitedApi { get; private set; } = null!;
 
     public HttpClient Emulator { get; private set; } = null!;
+
+    /// <summary>
+    /// The API with small limits (<see cref="Limits"/>) and every other setting at its default (a 1 MiB body).
+    /// Loopback is its trusted proxy, so <c>X-Forwarded-For</c> gives each test a client of its own.
+    /// </summary>
+    public Uri LimitsApiAddress { get; private set; } = null!;
+
+    /// <summary>What the API behind <see cref="LimitsApiAddress"/> logged, from Debug up.</summary>
+    public LogSink LimitsApiLogs { get; } = new();
+
+    /// <summary>The API with a trusted proxy that is not loopback: the test's own forwarded headers are not believed.</summary>
+    public Uri UntrustedProxyApiAddress { get; private set; } = null!;
+
+    /// <summary>The settings of the API behind <see cref="LimitsApiAddress"/>.</summary>
+    public static class Limits
+    {
+        public const int BurstLimit = 5;
+        public const int ConcurrentStreams = 2;
+        public const int DefaultMaxTokens = 20;
+        public const int MaxOutputTokens = 100;
+        public const int MaxPromptTokens = 2000;
+        public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(2);
+    }
+
+    /// <summary>An HTTP client of the API behind <paramref name="api"/>, seen by it as the client at <paramref name="clientAddress"/>.</summary>
+    public static HttpClient ClientAt(Uri api, string? clientAddress)
+    {
+        var client = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromMinutes(2) };
+        if (clientAddress is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Forwarded-For", clientAddress);
+        }
+
+        return client;
+    }
 
     /// <summary>Starts one more API over the shared emulator, for a test that stops it or changes its settings.</summary>
     public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null)
@@ -70,6 +108,28 @@ public sealed class ApiFixture : IAsyncLifetime
         _recordingApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", recordContent: true);
         RecordingApi = new HttpClient { BaseAddress = _recordingApi.Start() };
 
+        _limitsApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
+        {
+            ["Chat:MaxRequestBodyBytes"] = "1048576",
+            ["Chat:RateLimits:BurstLimit"] = Limits.BurstLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Chat:RateLimits:RequestsPerPeriod"] = "1",
+            ["Chat:RateLimits:ReplenishmentPeriod"] = "01:00:00",
+            ["Chat:RateLimits:ConcurrentStreams"] = Limits.ConcurrentStreams.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Chat:DefaultMaxTokens"] = Limits.DefaultMaxTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Chat:MaxOutputTokens"] = Limits.MaxOutputTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Chat:MaxPromptTokens"] = Limits.MaxPromptTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Chat:RequestHeadersTimeout"] = Limits.RequestHeadersTimeout.ToString(),
+        }, logs: LimitsApiLogs);
+        LimitsApiAddress = _limitsApi.Start();
+
+        _untrustedProxyApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
+        {
+            ["ForwardedHeaders:KnownProxies:0"] = "192.0.2.1",
+            ["Chat:RateLimits:BurstLimit"] = "2",
+            ["Chat:RateLimits:RequestsPerPeriod"] = "1",
+            ["Chat:RateLimits:ReplenishmentPeriod"] = "01:00:00",
+        });
+        UntrustedProxyApiAddress = _untrustedProxyApi.Start();
         _limitedApi = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: new Dictionary<string, string>
         {
             ["Chat:Streams:MaxLiveStreams"] = "2",
@@ -93,12 +153,14 @@ public sealed class ApiFixture : IAsyncLifetime
         if (_azureApi is not null) await _azureApi.DisposeAsync();
         if (_smallContextApi is not null) await _smallContextApi.DisposeAsync();
         if (_recordingApi is not null) await _recordingApi.DisposeAsync();
+        if (_limitsApi is not null) await _limitsApi.DisposeAsync();
+        if (_untrustedProxyApi is not null) await _untrustedProxyApi.DisposeAsync();
         if (_limitedApi is not null) await _limitedApi.DisposeAsync();
         if (_emulator is not null) await _emulator.DisposeAsync();
     }
 
     /// <summary>An app on real Kestrel over loopback, configured with settings.</summary>
-    private class LoopbackFactory<TEntryPoint>(IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<TEntryPoint>
+    internal class LoopbackFactory<TEntryPoint>(IReadOnlyDictionary<string, string> settings, LogSink? logs = null, string environment = "Testing") : WebApplicationFactory<TEntryPoint>
         where TEntryPoint : class
     {
         public Uri Start()
@@ -110,10 +172,15 @@ public sealed class ApiFixture : IAsyncLifetime
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
-            builder.UseEnvironment("Testing");
+            builder.UseEnvironment(environment);
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);
+            }
+
+            if (logs is not null)
+            {
+                builder.ConfigureLogging(logging => logging.AddProvider(logs).AddFilter<LogSink>(null, LogLevel.Debug));
             }
         }
     }
@@ -124,8 +191,17 @@ public sealed class ApiFixture : IAsyncLifetime
         ["Emulator:TokenDelayMs"] = "5",
     });
 
-    private sealed class ApiFactory(
-        string connectionString, int? contextWindow = null, bool recordContent = false, IReadOnlyDictionary<string, string>? extra = null)
+    /// <summary>
+    /// The API over <paramref name="connectionString"/>. Its per-client limits are out of reach unless
+    /// <paramref name="extra"/> sets them: every test of the assembly is the same loopback client.
+    /// </summary>
+    internal sealed class ApiFactory(
+        string connectionString,
+        int? contextWindow = null,
+        bool recordContent = false,
+        IReadOnlyDictionary<string, string>? extra = null,
+        LogSink? logs = null,
+        string environment = "Testing")
         : LoopbackFactory<Program>(new Dictionary<string, string>
         {
             ["ConnectionStrings:openai"] = connectionString,
@@ -135,5 +211,9 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
             ["Chat:Streams:AbandonAfter"] = "00:00:02",
-        }.Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value));
+            ["Chat:RateLimits:BurstLimit"] = "100000",
+            ["Chat:RateLimits:RequestsPerPeriod"] = "100000",
+            ["Chat:RateLimits:ConcurrentStreams"] = "1000",
+            ["Chat:RateLimits:ConcurrentGenerations"] = "1000",
+        }.Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment);
 }

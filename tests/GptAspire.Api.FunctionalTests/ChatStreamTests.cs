@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -129,12 +130,28 @@ public class ChatStreamTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task The_OpenAPI_document_describes_the_stream_endpoint()
+    public async Task In_Development_the_OpenAPI_document_describes_the_stream_endpoint()
     {
-        var document = await fixture.Api.GetStringAsync("/openapi/v1.json", Timeout);
+        await using var development = new ApiFixture.ApiFactory(
+            $"Endpoint={new Uri(fixture.EmulatorAddress, "v1")};Key={ApiFixture.Key};Model=gpt-4o-mini", environment: "Development");
+        using var client = new HttpClient { BaseAddress = development.Start() };
+
+        var document = await client.GetStringAsync("/openapi/v1.json", Timeout);
+        using var scalar = await client.GetAsync("/scalar", Timeout);
 
         Assert.Contains("/api/chat/stream", document);
         Assert.Contains("text/event-stream", document);
+        Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/openapi/v1.json")]
+    [InlineData("/scalar")]
+    public async Task Outside_Development_the_API_does_not_describe_itself(string path)
+    {
+        using var response = await fixture.Api.GetAsync(path, Timeout);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
     [Fact]

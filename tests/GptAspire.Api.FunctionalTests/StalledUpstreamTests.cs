@@ -38,7 +38,7 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task An_upstream_that_never_accepts_the_connection_ends_with_upstream_timeout()
+    public async Task An_upstream_that_never_accepts_the_connection_within_the_idle_timeout_ends_with_upstream_timeout()
     {
         // A listener whose accept queue is full: the kernel drops further SYNs, so a connect neither succeeds nor fails.
         using var blackhole = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -67,6 +67,44 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
             Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(15));
             var server = await api.ServerSpanAsync(events[0].Data.GetProperty("traceId").GetString()!);
             Assert.Equal("upstream_timeout", server.GetTagItem("error.type"));
+        }
+        finally
+        {
+            fillers.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task An_upstream_that_never_accepts_the_connection_ends_with_upstream_connect_timeout_after_the_connect_timeout()
+    {
+        // A listener whose accept queue is full: the kernel drops further SYNs, so a connect neither succeeds nor fails.
+        using var blackhole = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        blackhole.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        blackhole.Listen(1);
+        var endpoint = (IPEndPoint)blackhole.LocalEndPoint!;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 8 && await ConnectsWithinAsync(endpoint, TimeSpan.FromMilliseconds(500), fillers); i++)
+            {
+            }
+
+            Assert.False(await ConnectsWithinAsync(endpoint, TimeSpan.FromSeconds(1), fillers), "The accept queue never filled: connects still complete.");
+
+            await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string>
+            {
+                ["ConnectionStrings:openai"] = $"Endpoint=http://127.0.0.1:{endpoint.Port}/v1;Key={ApiFixture.Key};Model=gpt-4o-mini",
+                ["Chat:UpstreamConnectTimeout"] = "00:00:01",
+                ["Chat:UpstreamIdleTimeout"] = "00:00:30",
+            });
+            var clock = Stopwatch.StartNew();
+            var (_, events) = await ChatStream.PostAsync(api.Client, ChatStream.Body("Anyone there?"), Timeout);
+
+            Assert.Equal(["start", "error"], events.Select(e => e.Name));
+            Assert.Equal("upstream_connect_timeout", events[^1].Data.GetProperty("code").GetString());
+            Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(15));
+            var server = await api.ServerSpanAsync(events[0].Data.GetProperty("traceId").GetString()!);
+            Assert.Equal("upstream_connect_timeout", server.GetTagItem("error.type"));
         }
         finally
         {

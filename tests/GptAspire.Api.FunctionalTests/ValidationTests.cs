@@ -92,7 +92,7 @@ public class ValidationTests(ApiFixture fixture)
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(["messages"], Fields(problem));
-        Assert.Contains("context window is 1000 tokens", problem.GetProperty("errors").GetProperty("messages")[0].GetString());
+        Assert.Contains("context window of 1000 tokens", problem.GetProperty("errors").GetProperty("messages")[0].GetString());
     }
 
     [Fact]

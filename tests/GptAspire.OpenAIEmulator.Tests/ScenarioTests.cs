@@ -223,6 +223,18 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
     }
 
     [Fact]
+    public async Task LongWithACountGivesAboutThatManyTokens()
+    {
+        using var client = emulator.CreateHttpClient();
+
+        using var response = await Chat.SendAsync(client, Chat.OpenAIPath, Chat.Body("the whole story [emulator:long=4000] [emulator:delay=0]"), Cancellation);
+
+        var completion = await Chat.JsonAsync(response);
+        Assert.InRange(completion.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), 4000, 4400);
+        Assert.Equal("stop", completion.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+    }
+
+    [Fact]
     public async Task TokensArriveOneDelayApart()
     {
         using var client = emulator.CreateHttpClient();

@@ -25,6 +25,16 @@ public sealed class ScenarioParsingTests
         Assert.Equal(2, scenario.RateLimitSeconds);
         Assert.Equal(3000, scenario.FirstTokenDelayMs);
         Assert.Null(scenario.TokenDelayMs);
+        Assert.Null(scenario.LongTokens);
+        Assert.Equal(1500, Scenario.Parse("[emulator:long]").LongTokens);
+    }
+
+    [Fact]
+    public void LongTakesATokenCountWithinTheLargestAnswer()
+    {
+        Assert.Equal(4000, Scenario.Parse("[emulator:long=4000]").LongTokens);
+        Assert.Equal(16_384, Scenario.Parse("[emulator:long=99999]").LongTokens);
+        Assert.Equal(1, Scenario.Parse("[emulator:long=0]").LongTokens);
     }
 
     [Fact]
@@ -96,4 +106,26 @@ public sealed class FingerprintAndMaskTests
     }
 
     private const ulong FingerprintOfHello = 5562398397940553681;
+}
+
+public sealed class PromptCountTests
+{
+    private static readonly ChatTokenizer Tokenizer = new();
+
+    [Fact]
+    public void PromptsAreCountedByTheFormulaTheApiUses()
+    {
+        var shared = GptAspire.Tokenization.ChatTokenCounter.ForModel("gpt-4o");
+        var messages = new List<ChatMessage>
+        {
+            new() { Role = "system", Content = System.Text.Json.JsonSerializer.SerializeToElement("Be brief.") },
+            new() { Role = "user", Content = System.Text.Json.JsonSerializer.SerializeToElement("Hello"), Name = "alice" },
+        };
+
+        Assert.Equal(
+            shared.CountPrompt([new("system", "Be brief."), new("user", "Hello", "alice")]),
+            Tokenizer.CountPrompt(messages));
+        // 3 + (3 + system + "Be brief.") + (3 + user + Hello + alice + 1)
+        Assert.Equal(3 + 3 + 1 + 3 + 3 + 1 + 1 + 1 + 1, Tokenizer.CountPrompt(messages));
+    }
 }

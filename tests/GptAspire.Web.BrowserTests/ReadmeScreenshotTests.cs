@@ -9,20 +9,38 @@ public sealed class ReadmeScreenshotTests(AppHostFixture app, BrowserFixture bro
     [Fact]
     public async Task The_chat_page_after_a_finished_answer()
     {
+        // Two earlier conversations in the list, the third on screen.
+        foreach (var topic in new[] { "Retry policies for flaky HTTP calls", "Tracing a request across services" })
+        {
+            await AskAsync($"{topic} [emulator:delay=1]");
+            await ExpectStatusAsync("done");
+            await Page.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync(new() { Timeout = Short });
+        }
+
         await AskAsync("How does GptAspire stream answers to the browser?");
         await ExpectStatusAsync("done");
         await Expect(Page.GetByTestId("usage")).ToHaveTextAsync(
             new System.Text.RegularExpressions.Regex(@"^\s*[1-9][\d,]* tokens"), new() { Timeout = Short });
         await Expect(Page.GetByTestId("send-button")).ToBeVisibleAsync(new() { Timeout = Short });
         await Expect(Page.GetByTestId("edit-button")).ToBeVisibleAsync(new() { Timeout = Short });
+        await Expect(Page.GetByTestId("conversation-select")).ToHaveCountAsync(3, new() { Timeout = Short });
         await Composer.FillAsync("And how do I stop it?", new() { Timeout = Short });
         await Composer.BlurAsync(new() { Timeout = Short });
 
-        // The question and the start of its answer, above the usage line and the composer.
+        // The question and its answer down to the highlighted code block, above the usage line and the composer.
+        var code = LastAnswerText.Locator("pre code [class^='hljs-']").First;
+        await Expect(code).ToBeAttachedAsync(new() { Timeout = Short });
         var thread = Page.GetByRole(AriaRole.Region, new() { Name = "Conversation" });
         await thread.EvaluateAsync("el => { el.scrollTop = 0 }", null, new() { Timeout = Short });
         await Expect(UserMessages.First).ToBeInViewportAsync(new() { Timeout = Short });
         await Expect(AssistantMessages).ToHaveCountAsync(1, new() { Timeout = Short });
+        if (!await code.IsVisibleAsync() || await thread.EvaluateAsync<bool>(
+                "(el) => { const pre = el.querySelector('pre'); return pre.getBoundingClientRect().bottom > el.getBoundingClientRect().bottom }"))
+        {
+            await LastAnswerText.Locator("pre").First.EvaluateAsync("pre => pre.scrollIntoView({ block: 'end' })", null, new() { Timeout = Short });
+        }
+
+        await Expect(LastAnswerText.Locator("pre").First).ToBeInViewportAsync(new() { Ratio = 1, Timeout = Short });
 
         var update = Environment.GetEnvironmentVariable("UPDATE_README_SCREENSHOTS") == "1";
         var options = new PageScreenshotOptions { Type = ScreenshotType.Png, Timeout = Wait };

@@ -1,3 +1,5 @@
+using GptAspire.Api.Models;
+
 namespace GptAspire.Api.Services.Streams;
 
 /// <summary>Why a generation was ended before the model finished.</summary>
@@ -20,7 +22,7 @@ public enum GenerationAbortReason
 public enum AppendResult
 {
     Appended,
-    /// <summary>The stream already reached its event or byte limit; only a terminal event is still taken.</summary>
+    /// <summary>The stream already reached its event or byte limit; only the closing events are still taken.</summary>
     LimitReached,
     /// <summary>The stream has ended; nothing more is taken.</summary>
     Completed,
@@ -133,7 +135,8 @@ public sealed class ChatStreamBuffer
                 throw new InvalidOperationException($"Event {item.Id} appended to stream {RequestId} at position {_events.Count}.");
             }
 
-            if (!item.IsTerminal && (_events.Count + 1 >= _maxEvents || _bytes + item.Frame.Length > _maxBytes))
+            // Room is kept for the closing usage and finish (or error), which are always taken.
+            if (item.Name == ChatEventNames.Token && (_events.Count + 2 >= _maxEvents || _bytes + item.Frame.Length > _maxBytes))
             {
                 return AppendResult.LimitReached;
             }

@@ -27,19 +27,8 @@ public sealed class ChatStreamFrameWriter(JsonSerializerOptions json, long first
     /// <summary>The id the next event gets.</summary>
     public long NextId => _nextId;
 
-    /// <summary>
-    /// Takes back the id of <paramref name="item"/>, the last event encoded, which the stream refused: the next event
-    /// gets it, so that ids stay contiguous.
-    /// </summary>
-    public void Refused(ChatStreamEvent item)
-    {
-        if (item.Id != _nextId - 1)
-        {
-            throw new InvalidOperationException($"Event {item.Id} is not the last one encoded ({_nextId - 1}).");
-        }
-
-        _nextId--;
-    }
+    /// <summary>Takes back the id of the last event made, when the stream refused it.</summary>
+    public void Rewind() => _nextId--;
 
     public ChatStreamEvent Token(string text) => Encode(ChatEventNames.Token, new TokenEvent(text), _tokenType);
 

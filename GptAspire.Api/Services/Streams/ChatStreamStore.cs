@@ -63,22 +63,44 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
         return stream;
     }
 
-    /// <summary>Appends an event of a generation of this process, and publishes it to the other replicas.</summary>
+    /// <summary>Appends an event (not the last) of a generation of this process, and publishes it to the other replicas.</summary>
     public AppendResult Append(ChatStreamBuffer stream, ChatStreamEvent item)
     {
-        var result = stream.Append(item);
-        if (result != AppendResult.Appended)
-        {
-            return result;
-        }
-
-        backplane?.Published(stream, item);
         if (item.IsTerminal)
         {
-            Interlocked.Decrement(ref _live);
+            throw new ArgumentException("The last event goes through CompleteAsync.", nameof(item));
+        }
+
+        var result = stream.Append(item);
+        if (result == AppendResult.Appended)
+        {
+            backplane?.Published(stream, item);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Appends the last event of a generation of this process. With a backplane it is stored there first, so that
+    /// when a reader sees the end, every replica already knows the stream has ended.
+    /// </summary>
+    public async Task CompleteAsync(ChatStreamBuffer stream, ChatStreamEvent last)
+    {
+        try
+        {
+            if (backplane is not null)
+            {
+                await backplane.CompletedAsync(stream, last);
+            }
+        }
+        finally
+        {
+            // Readers here get the end even if Redis failed; the other replicas' readers end on the owner's lease.
+            if (stream.Append(last) == AppendResult.Appended)
+            {
+                Interlocked.Decrement(ref _live);
+            }
+        }
     }
 
     /// <summary>

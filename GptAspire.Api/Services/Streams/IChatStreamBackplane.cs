@@ -31,6 +31,12 @@ public interface IChatStreamBackplane
     void Published(ChatStreamBuffer stream, ChatStreamEvent item);
 
     /// <summary>
+    /// Publishes the last event of a generation of this replica and marks it ended; completes once that is stored,
+    /// so that no reader anywhere sees the end before a stop or a resume on another replica would.
+    /// </summary>
+    Task CompletedAsync(ChatStreamBuffer stream, ChatStreamEvent last);
+
+    /// <summary>
     /// A buffer fed with the events of a generation that runs on another replica (the events so far, then the live
     /// rest), or null when no replica knows <paramref name="requestId"/>.
     /// </summary>

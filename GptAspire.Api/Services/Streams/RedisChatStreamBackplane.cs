@@ -80,12 +80,28 @@ public sealed partial class RedisChatStreamBackplane(
             db.KeyExpire(key, chatOptions.Value.MaxAnswerDuration + _options.RetainFor + TimeSpan.FromMinutes(1), flags: CommandFlags.FireAndForget);
         }
 
-        if (item.IsTerminal)
+    }
+
+    public async Task CompletedAsync(ChatStreamBuffer stream, ChatStreamEvent last)
+    {
+        // The same connection as the events before it, so it lands after them.
+        var db = untraced.GetDatabase();
+        var key = StreamKey(stream.RequestId);
+        var meta = MetaKey(stream.RequestId);
+        NameValueEntry[] fields = last.ErrorCode is null
+            ? [new("n", last.Name), new("f", last.Frame)]
+            : [new("n", last.Name), new("f", last.Frame), new("c", last.ErrorCode)];
+        var batch = db.CreateBatch();
+        var writes = new Task[]
         {
-            db.HashSet(MetaKey(stream.RequestId), "state", "ended", flags: CommandFlags.FireAndForget);
-            db.KeyExpire(key, _options.RetainFor, flags: CommandFlags.FireAndForget);
-            db.KeyExpire(MetaKey(stream.RequestId), _options.RetainFor, flags: CommandFlags.FireAndForget);
-        }
+            batch.StreamAddAsync(key, fields, EntryId(last.Id), maxLength: _options.MaxEventsPerStream),
+            batch.HashSetAsync(meta, "state", "ended"),
+            batch.KeyExpireAsync(key, _options.RetainFor),
+            batch.KeyExpireAsync(meta, _options.RetainFor),
+        };
+        batch.Execute();
+        await Task.WhenAll(writes);
+        untraced.GetSubscriber().Publish(EventsChannel(stream.RequestId), last.Id, CommandFlags.FireAndForget);
     }
 
     public async ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 import { computed, onScopeDispose, shallowRef, watch, type ComputedRef, type Ref } from 'vue'
 import { ChatEventName, type ChatMessageDto, type FinishReason, type UsageEventData } from '@/api/chatEvents'
+import { toChatRequest, type ChatSettings } from '@/lib/chatSettings'
 import {
   useChatStream,
   type ChatStreamError,
@@ -35,6 +36,8 @@ export interface UseConversationOptions
   storage?: Storage | null
   /** @default 'gptaspire.conversation' */
   storageKey?: string
+  /** The conversation's settings (system prompt, temperature, answer length), read for each request. */
+  settings?: () => ChatSettings
 }
 
 export interface UseConversationReturn {
@@ -132,7 +135,7 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
   }
 
   async function answer(): Promise<ChatStreamResult> {
-    const request = { messages: history() }
+    const request = toChatRequest(history(), options.settings?.())
     const turn: ChatTurn = { id: newId(), role: 'assistant', content: '', status: 'streaming' }
     messages.value = [...messages.value, turn]
     streamingId = turn.id

@@ -1,8 +1,10 @@
+extern alias emulator;
+
 using System.Buffers;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
-using GptAspire.OpenAIEmulator.Models;
-using GptAspire.OpenAIEmulator.Services;
+using emulator::GptAspire.OpenAIEmulator.Models;
+using emulator::GptAspire.OpenAIEmulator.Services;
 
 namespace GptAspire.MicroBenchmarks.Emulator;
 

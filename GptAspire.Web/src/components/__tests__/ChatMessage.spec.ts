@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { nextTick } from 'vue'
 import { mount } from '@vue/test-utils'
 import ChatMessage from '../ChatMessage.vue'
 import type { ChatTurn } from '@/composables/useConversation'
@@ -65,5 +66,37 @@ describe('ChatMessage', () => {
     await w.get('[data-testid="edit-button"]').trigger('click')
 
     expect(w.emitted('edit')).toHaveLength(1)
+  })
+  it('renders a streaming answer on the next animation frame, once for all the tokens of that frame', async () => {
+    const w = mount(ChatMessage, { props: { turn: assistant('First', 'streaming') } })
+    const answer = () => w.get('.markdown')
+    expect(answer().text()).toBe('First')
+
+    await w.setProps({ turn: assistant('First words', 'streaming') })
+    await w.setProps({ turn: assistant('First words, more', 'streaming') })
+    expect(answer().text()).toBe('First')
+    expect(answer().attributes('data-rendered-length')).toBe('5')
+
+    await new Promise((resolve) => requestAnimationFrame(resolve))
+    await nextTick()
+    expect(answer().text()).toBe('First words, more')
+    expect(answer().attributes('data-rendered-length')).toBe('17')
+
+    // The end shows at once.
+    await w.setProps({ turn: assistant('First words, more. Done.', 'done') })
+    expect(answer().text()).toBe('First words, more. Done.')
+  })
+
+  it('offers Copy answer once the answer ended, and Regenerate when asked to', async () => {
+    const streaming = mount(ChatMessage, { props: { turn: assistant('Part', 'streaming'), regenerable: true } })
+    expect(streaming.find('[data-testid="copy-answer-button"]').exists()).toBe(false)
+
+    const done = mount(ChatMessage, { props: { turn: assistant('Whole') } })
+    expect(done.find('[data-testid="copy-answer-button"]').exists()).toBe(true)
+    expect(done.find('[data-testid="regenerate-button"]').exists()).toBe(false)
+
+    const last = mount(ChatMessage, { props: { turn: assistant('Whole', 'stopped'), regenerable: true } })
+    await last.get('[data-testid="regenerate-button"]').trigger('click')
+    expect(last.emitted('regenerate')).toHaveLength(1)
   })
 })

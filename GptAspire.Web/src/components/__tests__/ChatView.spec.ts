@@ -13,7 +13,13 @@ import {
   type Step,
 } from '@/__tests__/fakeChatApi'
 
-const STORAGE_KEY = 'gptaspire.conversation'
+const LIST_KEY = 'gptaspire.conversations'
+
+/** Where the conversation on screen keeps its messages. */
+function currentConversationKey(): string {
+  const list = JSON.parse(localStorage.getItem(LIST_KEY) ?? '{}') as { currentId?: string }
+  return `${LIST_KEY}.${list.currentId}`
+}
 
 let api: FakeChatApi
 let wrapper: VueWrapper | undefined
@@ -331,13 +337,14 @@ describe('ChatView', () => {
     await type(w, 'Long one')
     await waitFor(() => w.text().includes('Half way'), 'partial')
     // Saving is throttled; wait until the partial answer is stored, as a reload later would find it.
-    await waitFor(() => (localStorage.getItem(STORAGE_KEY) ?? '').includes('Half way'), 'stored')
+    const key = currentConversationKey()
+    await waitFor(() => (localStorage.getItem(key) ?? '').includes('Half way'), 'stored')
 
     // What a reload would find, before the page could react to going away.
-    const stored = localStorage.getItem(STORAGE_KEY)
+    const stored = localStorage.getItem(key)
     w.unmount()
     wrapper = undefined
-    localStorage.setItem(STORAGE_KEY, stored!)
+    localStorage.setItem(key, stored!)
 
     const reloaded = mountChat()
 
@@ -417,18 +424,22 @@ describe('ChatView', () => {
     expect(api.posts()).toHaveLength(2)
   })
 
-  it('New chat clears the conversation and its storage', async () => {
+  it('New chat starts an empty conversation and keeps the last one in the list', async () => {
     api.handle(() => ({ steps: answer(['Bye']) }))
     const w = mountChat()
     await type(w, 'Hi')
     await waitFor(() => lastStatus(w) === 'done', 'done')
+    const firstKey = currentConversationKey()
 
     await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await flushPromises()
 
     expect(byTestId(w, 'message-user')).toHaveLength(0)
     expect(byTestId(w, 'message-assistant')).toHaveLength(0)
-    expect(localStorage.getItem(STORAGE_KEY)).toBeNull()
     expect(document.activeElement).toBe(input(w).element)
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['New chat', 'Hi'])
+    expect(w.get('[data-testid="new-chat-button"]').attributes('disabled')).toBeDefined()
+    expect(localStorage.getItem(firstKey)).toContain('Bye')
   })
 
   it('edits the last user message and asks again', async () => {
@@ -445,5 +456,173 @@ describe('ChatView', () => {
     expect(api.requests[1]?.body.messages).toEqual([{ role: 'user', content: 'Hello' }])
     expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Hello'])
     expect(byTestId(w, 'message-assistant')).toHaveLength(1)
+  })
+  it('switches between conversations from the list, each with its own messages', async () => {
+    api.handle((req) => ({ steps: answer([`Re: ${req.body.messages.at(-1)?.content}`]) }))
+    const w = mountChat()
+    await type(w, 'Alpha')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+    await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await type(w, 'Beta')
+    await waitFor(() => lastStatus(w) === 'done', 'second answer')
+
+    const items = () => byTestId(w, 'conversation-select')
+    expect(items().map((b) => b.text())).toEqual(['Beta', 'Alpha'])
+    expect(items()[0]?.attributes('aria-current')).toBe('page')
+    expect(text(w, 'conversation-title')).toBe('Beta')
+
+    await items()[1]!.trigger('click')
+
+    expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Alpha'])
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Re: Alpha')
+    expect(items()[1]?.attributes('aria-current')).toBe('page')
+    expect(items()[0]?.attributes('aria-current')).toBeUndefined()
+    expect(text(w, 'conversation-title')).toBe('Alpha')
+    expect(document.activeElement).toBe(input(w).element)
+  })
+
+  it('renames a conversation with the keyboard: Enter keeps the name, Escape drops it', async () => {
+    const w = mountChat()
+    await type(w, 'Question')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    await w.get('[data-testid="rename-conversation"]').trigger('click')
+    const field = w.get<HTMLInputElement>('[data-testid="rename-input"]')
+    expect(document.activeElement).toBe(field.element)
+    expect(field.element.value).toBe('Question')
+    await field.setValue('Budget 2027')
+    await w.get('.conversation-list__rename').trigger('submit')
+
+    expect(text(w, 'conversation-select')).toBe('Budget 2027')
+    expect(text(w, 'conversation-title')).toBe('Budget 2027')
+    await flushPromises()
+    expect(document.activeElement).toBe(w.get('[data-testid="conversation-select"]').element)
+
+    await w.get('[data-testid="rename-conversation"]').trigger('click')
+    await w.get('[data-testid="rename-input"]').setValue('Not this')
+    await w.get('[data-testid="rename-input"]').trigger('keydown', { key: 'Escape' })
+    expect(text(w, 'conversation-select')).toBe('Budget 2027')
+    expect(localStorage.getItem(LIST_KEY)).toContain('Budget 2027')
+  })
+
+  it('deletes a conversation only once confirmed', async () => {
+    api.handle((req) => ({ steps: answer([`Re: ${req.body.messages.at(-1)?.content}`]) }))
+    const w = mountChat()
+    await type(w, 'Keep')
+    await waitFor(() => lastStatus(w) === 'done', 'first')
+    await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await type(w, 'Drop')
+    await waitFor(() => lastStatus(w) === 'done', 'second')
+
+    await byTestId(w, 'delete-conversation')[0]!.trigger('click')
+    expect(w.text()).toContain('Delete “Drop”?')
+    await w.get('.conversation-list__confirm .button:not(.button--stop)').trigger('click')
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['Drop', 'Keep'])
+
+    await byTestId(w, 'delete-conversation')[0]!.trigger('click')
+    await w.get('[data-testid="confirm-delete"]').trigger('click')
+
+    expect(byTestId(w, 'conversation-select').map((b) => b.text())).toEqual(['Keep'])
+    expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Keep'])
+  })
+
+  it('sends the settings of the conversation, and refuses values the API would reject', async () => {
+    const w = mountChat()
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    expect(w.get('[data-testid="settings-button"]').attributes('aria-expanded')).toBe('true')
+
+    await w.get('[data-testid="settings-system-prompt"]').setValue('Answer like a pirate.')
+    await w.get('[data-testid="settings-temperature"]').setValue('3')
+    expect(w.get('[data-testid="settings-temperature"]').attributes('aria-invalid')).toBe('true')
+    expect(w.text()).toContain('Use a number from 0 to 2, or leave it empty.')
+    await w.get('[data-testid="settings-max-tokens"]').setValue('64')
+    await type(w, 'Hello')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    expect(api.posts()[0]?.body).toEqual({
+      messages: [
+        { role: 'system', content: 'Answer like a pirate.' },
+        { role: 'user', content: 'Hello' },
+      ],
+      maxTokens: 64,
+    })
+
+    await w.get('[data-testid="settings-temperature"]').setValue('0.2')
+    await type(w, 'Again')
+    await waitFor(() => byTestId(w, 'message-status').length === 2 && lastStatus(w) === 'done', 'second answer')
+    expect(api.posts()[1]?.body.temperature).toBe(0.2)
+
+    // Saved with the conversation: a reload shows them again.
+    w.unmount()
+    wrapper = undefined
+    const reloaded = mountChat()
+    expect(reloaded.get<HTMLTextAreaElement>('[data-testid="settings-system-prompt"]').element.value).toBe(
+      'Answer like a pirate.',
+    )
+    expect(reloaded.get<HTMLInputElement>('[data-testid="settings-max-tokens"]').element.value).toBe('64')
+    expect(reloaded.get<HTMLInputElement>('[data-testid="settings-temperature"]').element.value).toBe('0.2')
+  })
+
+  it('regenerates the last answer from the same conversation', async () => {
+    api.handle((_req, index) => ({ steps: answer([`Take ${index + 1}`]) }))
+    const w = mountChat()
+    await type(w, 'Tell me a joke')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+
+    await w.get('[data-testid="regenerate-button"]').trigger('click')
+    await waitFor(() => w.text().includes('Take 2') && lastStatus(w) === 'done', 'second answer')
+
+    expect(api.posts()[1]?.body).toEqual(api.posts()[0]?.body)
+    expect(byTestId(w, 'message-assistant').map((m) => m.find('.markdown').text())).toEqual(['Take 2'])
+    expect(byTestId(w, 'message-user')).toHaveLength(1)
+  })
+
+  it('copies a whole answer as its Markdown', async () => {
+    const writeText = vi.fn(() => Promise.resolve())
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+    api.handle(() => ({ steps: answer(['# Title', '\n\nSome **bold**', '\n\n```js\nx()\n```\n']) }))
+    const w = mountChat()
+    await type(w, 'Copy this')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+
+    await w.get('[data-testid="copy-answer-button"]').trigger('click')
+
+    await waitFor(() => text(w, 'copy-answer-button') === 'Copied', 'copied')
+    expect(writeText).toHaveBeenCalledWith('# Title\n\nSome **bold**\n\n```js\nx()\n```\n')
+  })
+
+  it('counts the seconds waited for a slow first token', async () => {
+    api.handle(() => ({ steps: [startEvent, { delay: 2300 }, ...answer(['Finally']).slice(1)] }))
+    const w = mountChat()
+    await type(w, 'Slow one')
+
+    await waitFor(() => byTestId(w, 'first-token-wait').length === 1, 'waiting shown')
+    expect(text(w, 'waited-seconds')).toBe('0')
+    await waitFor(() => text(w, 'waited-seconds') === '2', 'two seconds', 3500)
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+    expect(byTestId(w, 'first-token-wait')).toHaveLength(0)
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toBe('Finally')
+  })
+  it('names field errors after what the person wrote, not the system prompt sent before it', async () => {
+    api.handle(() => ({
+      status: 400,
+      headers: { 'content-type': 'application/problem+json' },
+      body: JSON.stringify({
+        title: 'One or more validation errors occurred.',
+        status: 400,
+        errors: { 'messages[0].content': ['Too long.'], 'messages[1].content': ['Also too long.'] },
+      }),
+    }))
+    const w = mountChat()
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    await w.get('[data-testid="settings-system-prompt"]').setValue('A very long system prompt')
+
+    await type(w, 'Hi')
+
+    await waitFor(() => byTestId(w, 'field-error').length === 2, 'field errors')
+    expect(byTestId(w, 'field-error').map((e) => e.text())).toEqual([
+      'System prompt: Too long.',
+      'Message 1: Also too long.',
+    ])
   })
 })
