@@ -28,7 +28,8 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
         {
             ["ConnectionStrings:openai"] = $"Endpoint={new Uri(fixture.EmulatorAddress, "v1")};Key={key};Model=gpt-4o-mini",
             ["Chat:HeartbeatInterval"] = "00:00:01",
-            ["Chat:UpstreamIdleTimeout"] = "00:00:05",
+            // Long enough for a cold first call on a busy machine; tests of the idle timeout set their own.
+            ["Chat:UpstreamIdleTimeout"] = "00:00:30",
             ["Chat:Streams:AbandonAfter"] = "00:00:02",
             // Every test is the same loopback client: per-client limits stay out of reach unless a test sets them.
             ["Chat:RateLimits:BurstLimit"] = "100000",
