@@ -50,6 +50,9 @@ public static class ChatErrorCodes
     /// <summary>The answer reached the stream's event or byte limit (<c>Chat:Streams</c>).</summary>
     public const string StreamTooLarge = "stream_too_large";
 
+    /// <summary>The API failed while generating the answer (a bug, logged as an error).</summary>
+    public const string InternalError = "internal_error";
+
     /// <summary>The replica that generated the answer stopped before the answer ended.</summary>
     public const string ServerUnavailable = "server_unavailable";
 }

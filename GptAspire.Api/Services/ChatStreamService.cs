@@ -100,7 +100,17 @@ public sealed partial class ChatStreamService(
         {
             using (lease)
             {
-                await GenerateAsync(request, promptTokens, stream, frames);
+                try
+                {
+                    await GenerateAsync(request, promptTokens, stream, frames);
+                }
+                catch (Exception e) when (!stream.IsCompleted)
+                {
+                    // A bug must not leave readers waiting forever: they get a last event, operators the stack.
+                    LogGenerationFailed(logger, stream.RequestId, e);
+                    var error = UpstreamErrors.Internal();
+                    await store.CompleteAsync(stream, new ChatStreamFrameWriter(_json, stream.NextId).Event(ChatEventNames.Error, error, error.Code));
+                }
             }
         }, CancellationToken.None);
         return new ChatStart.Started(reader);
@@ -215,6 +225,9 @@ public sealed partial class ChatStreamService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat stream {RequestId} failed upstream: {ErrorCode} (status {UpstreamStatus}, upstream request {UpstreamRequestId}, {FailureKind})")]
     private static partial void LogUpstreamFailure(ILogger logger, string requestId, string errorCode, int? upstreamStatus, string? upstreamRequestId, string? failureKind);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Chat stream {RequestId} failed inside the API")]
+    private static partial void LogGenerationFailed(ILogger logger, string requestId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chat stream {RequestId} finished: {FinishReason}, {CompletionTokens} completion tokens")]
     private static partial void LogStreamFinished(ILogger logger, string requestId, string finishReason, int completionTokens);

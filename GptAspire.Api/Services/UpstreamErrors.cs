@@ -29,6 +29,9 @@ public static class UpstreamErrors
     public static ErrorEvent StreamTooLarge() =>
         new(ChatErrorCodes.StreamTooLarge, "The answer was too long to keep and was cut off.");
 
+    public static ErrorEvent Internal() =>
+        new(ChatErrorCodes.InternalError, "The server failed while writing this answer. Try again.");
+
     public static ErrorEvent ServerUnavailable() =>
         new(ChatErrorCodes.ServerUnavailable, "The server that was writing this answer stopped. Try again.");
 

@@ -84,6 +84,8 @@ export type ChatErrorCode =
   | 'content_filtered'
   | 'upstream_unavailable'
   | 'upstream_timeout'
+  /** No connection to the AI service in time. */
+  | 'upstream_connect_timeout'
   | 'upstream_error'
   /** Nobody read the stream for a while (30 s), so the server cancelled the answer. */
   | 'abandoned'
@@ -95,6 +97,8 @@ export type ChatErrorCode =
   | 'stream_too_large'
   /** The server that generated the answer stopped before the answer ended. */
   | 'server_unavailable'
+  /** The API failed while generating the answer. */
+  | 'internal_error'
 
 export interface ErrorEventData {
   code: ChatErrorCode
