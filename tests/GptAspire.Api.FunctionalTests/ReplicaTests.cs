@@ -145,6 +145,32 @@ public class ReplicaTests(ApiFixture api, TwoReplicasFixture replicas) : IClassF
     }
 
     [Fact]
+    public async Task A_reader_leaving_the_other_replica_does_not_hold_up_another_reader_of_the_same_answer_there()
+    {
+        using var post = await replicas.A.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Two readers elsewhere [emulator:delay=50]", maxTokens: 80)) },
+            HttpCompletionOption.ResponseHeadersRead, Timeout);
+        var origin = new BackgroundRead(post);
+        var requestId = await origin.RequestId.Task.WaitAsync(TimeSpan.FromSeconds(10), Timeout);
+
+        using var stays = await replicas.B.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{requestId}"), HttpCompletionOption.ResponseHeadersRead, Timeout);
+        var staying = new BackgroundRead(stays);
+        await staying.Tokens(3).WaitAsync(TimeSpan.FromSeconds(10), Timeout);
+
+        // A second reader on B comes and goes while the first one reads.
+        var left = await ChatStream.ReadUntilCutAsync(replicas.B, new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{requestId}"), events => events.Count(e => e.Name == "token") >= 5, Timeout);
+        Assert.NotEmpty(left);
+
+        var events = await staying.Done.WaitAsync(TimeSpan.FromSeconds(30), Timeout);
+        var reference = await origin.Done.WaitAsync(TimeSpan.FromSeconds(30), Timeout);
+        Assert.Equal(reference.Select(e => e.RawData), events.Select(e => e.RawData));
+        // Tokens come every 50 ms: a reader that lost its announcements would wait for the 1 s heartbeat's catch-up.
+        var gaps = events.Zip(events.Skip(1), (a, b) => b.At - a.At).ToList();
+        TestContext.Current.SendDiagnosticMessage($"longest gap on the staying reader: {gaps.Max().TotalMilliseconds:F0} ms");
+        Assert.True(gaps.Max() < TimeSpan.FromMilliseconds(900), $"a gap of {gaps.Max().TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
     public async Task A_reader_on_the_other_replica_keeps_the_generation_from_being_abandoned()
     {
         var body = ChatStream.Body("Read me elsewhere [emulator:delay=30]", maxTokens: 150);

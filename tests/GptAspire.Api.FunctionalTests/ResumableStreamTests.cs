@@ -74,9 +74,13 @@ public class ResumableStreamTests(ApiFixture fixture)
     {
         var (_, original) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Short", maxTokens: 5), Timeout);
 
-        var (response, rest) = await ChatStream.ResumeAsync(fixture.Api, RequestIdOf(original), original[^1].Id, Timeout);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Empty(rest);
+        // The last id, and ids far past it (up to the largest a long holds): nothing, and never the stream again.
+        foreach (var id in new[] { original[^1].Id, "99999", "2147483647", "2147483648", "4294967295", "4294967300", "9223372036854775807" })
+        {
+            var (response, rest) = await ChatStream.ResumeAsync(fixture.Api, RequestIdOf(original), id, Timeout);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Empty(rest);
+        }
     }
 
     [Fact]

@@ -11,12 +11,13 @@ public sealed class BackgroundRead
 
     public BackgroundRead(HttpResponseMessage response)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Done = Task.Run(async () =>
         {
             await using var stream = await response.Content.ReadAsStreamAsync();
             await foreach (var item in SseParser.Create(stream).EnumerateAsync())
             {
-                var received = new ReceivedEvent(item.EventType, item.EventId ?? "", JsonDocument.Parse(item.Data).RootElement.Clone(), TimeSpan.Zero) { RawData = item.Data };
+                var received = new ReceivedEvent(item.EventType, item.EventId ?? "", JsonDocument.Parse(item.Data).RootElement.Clone(), clock.Elapsed) { RawData = item.Data };
                 lock (_events)
                 {
                     _events.Add(received);
