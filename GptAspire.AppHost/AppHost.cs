@@ -29,7 +29,7 @@ if (replicas > 1)
         .WaitFor(streams);
 }
 
-builder.AddNodeServerApp("web", "../GptAspire.Web", "server/index.mjs")
+var web = builder.AddNodeServerApp("web", "../GptAspire.Web", "server/index.mjs")
     .WithNodeImport("./server/instrumentation.mjs")
     .WithNpmInstall(installCommand: "ci")
     .WithReference(api)
@@ -40,5 +40,18 @@ builder.AddNodeServerApp("web", "../GptAspire.Web", "server/index.mjs")
     .WithUrlForEndpoint("http", url => url.DisplayText = "Chat")
     .LogUrlWhenReady("Chat page")
     .PublishAsDockerFile();
+
+// Deployed, the Container Apps ingress is the one proxy in front of web, so web believes the client address it
+// reports; the API is reachable only from inside the environment, where web's request passes the environment's
+// own ingress: the API believes X-Forwarded-For from private addresses, two hops deep. Locally neither is trusted.
+if (builder.ExecutionContext.IsPublishMode)
+{
+    web.WithEnvironment("TRUSTED_PROXIES", "1");
+    api.WithEnvironment("ForwardedHeaders__KnownNetworks__0", "10.0.0.0/8")
+        .WithEnvironment("ForwardedHeaders__KnownNetworks__1", "172.16.0.0/12")
+        .WithEnvironment("ForwardedHeaders__KnownNetworks__2", "192.168.0.0/16")
+        .WithEnvironment("ForwardedHeaders__KnownNetworks__3", "100.64.0.0/10")
+        .WithEnvironment("ForwardedHeaders__ForwardLimit", "2");
+}
 
 builder.Build().Run();

@@ -5,7 +5,7 @@ namespace GptAspire.OpenAIEmulator.Services;
 /// <summary>The last <see cref="Capacity"/> chat completions calls, for <c>GET /_emulator/requests</c>.</summary>
 public sealed class RequestLog(TimeProvider time)
 {
-    public const int Capacity = 200;
+    public const int Capacity = 1000;
 
     private readonly Lock _gate = new();
     private readonly Queue<RequestLogEntry> _entries = new();

@@ -93,7 +93,14 @@ public sealed class PeerStack : IAsyncDisposable
                 "api", "dotnet", ["GptAspire.Api.dll"], Path.Combine(root, "GptAspire.Api", "bin", "Release", "net10.0"),
                 DotnetEnvironment(apiUrl,
                     ("ConnectionStrings__openai", $"Endpoint={openAIBase.AbsoluteUri.TrimEnd('/')};Key={key};Model={Model}"),
-                    ("Chat__UsingEmulator", "true")),
+                    ("Chat__UsingEmulator", "true"),
+                    // The load client is one client on loopback driving thousands of streams: the per-client
+                    // limits and the live-stream cap are for the public, not for this measurement.
+                    ("Chat__RateLimits__BurstLimit", "1000000"),
+                    ("Chat__RateLimits__RequestsPerPeriod", "1000000"),
+                    ("Chat__RateLimits__ConcurrentStreams", "100000"),
+                    ("Chat__RateLimits__ConcurrentGenerations", "100000"),
+                    ("Chat__Streams__MaxLiveStreams", "100000")),
                 apiUrl, context.LogDirectory, context.ServerCore));
             await api.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
         }

@@ -60,7 +60,7 @@ public sealed class FaultMixTests(ApiFixture fixture)
         var checkedEvents = 0;
         foreach (var (question, fault, status, events) in results)
         {
-            var what = $"'{question}' {fault?.Directive}: {string.Join(" ", events.Select(e => $"{e.Id}:{e.Name}"))}";
+            var what = $"'{question}' {fault?.Directive}: HTTP {status}, {string.Join(" ", events.Select(e => $"{e.Id}:{e.Name}"))}";
             Assert.True(status == 200, what);
             Assert.True(events.Count >= 2, what);
             // Ids 0..n-1 in order, start first, exactly one terminal event and it is the last.

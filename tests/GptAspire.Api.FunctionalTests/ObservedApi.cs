@@ -35,6 +35,7 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
             ["Chat:RateLimits:BurstLimit"] = "100000",
             ["Chat:RateLimits:RequestsPerPeriod"] = "100000",
             ["Chat:RateLimits:ConcurrentStreams"] = "1000",
+            ["Chat:RateLimits:ConcurrentGenerations"] = "1000",
         }.Concat(settings ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
         _spans = new ActivityListener

@@ -37,8 +37,13 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
         Assert.False(recorded.GetProperty("completed").GetBoolean());
     }
 
-    [Fact]
-    public async Task An_upstream_that_never_accepts_the_connection_within_the_idle_timeout_ends_with_upstream_timeout()
+    [Theory]
+    // The idle clock runs from the start, connecting included: with a shorter idle timeout, that one ends it.
+    [InlineData("00:00:10", "00:00:03", "upstream_timeout", 2.5)]
+    // The connect timeout (Chat:UpstreamConnectTimeout) ends a hung connect on its own, with its own code.
+    [InlineData("00:00:01", "00:00:30", "upstream_connect_timeout", 0.9)]
+    public async Task An_upstream_that_never_accepts_the_connection_ends_with_its_own_code(
+        string connectTimeout, string idleTimeout, string code, double atLeastSeconds)
     {
         // A listener whose accept queue is full: the kernel drops further SYNs, so a connect neither succeeds nor fails.
         using var blackhole = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -57,16 +62,17 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
             await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string>
             {
                 ["ConnectionStrings:openai"] = $"Endpoint=http://127.0.0.1:{endpoint.Port}/v1;Key={ApiFixture.Key};Model=gpt-4o-mini",
-                ["Chat:UpstreamIdleTimeout"] = "00:00:03",
+                ["Chat:UpstreamConnectTimeout"] = connectTimeout,
+                ["Chat:UpstreamIdleTimeout"] = idleTimeout,
             });
             var clock = Stopwatch.StartNew();
             var (_, events) = await ChatStream.PostAsync(api.Client, ChatStream.Body("Anyone there?"), Timeout);
 
             Assert.Equal(["start", "error"], events.Select(e => e.Name));
-            Assert.Equal("upstream_timeout", events[^1].Data.GetProperty("code").GetString());
-            Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(15));
+            Assert.Equal(code, events[^1].Data.GetProperty("code").GetString());
+            Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(atLeastSeconds), TimeSpan.FromSeconds(20));
             var server = await api.ServerSpanAsync(events[0].Data.GetProperty("traceId").GetString()!);
-            Assert.Equal("upstream_timeout", server.GetTagItem("error.type"));
+            Assert.Equal(code, server.GetTagItem("error.type"));
         }
         finally
         {
@@ -75,41 +81,28 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task An_upstream_that_never_accepts_the_connection_ends_with_upstream_connect_timeout_after_the_connect_timeout()
+    public async Task Answers_beyond_the_cap_on_upstream_connections_wait_for_a_free_one()
     {
-        // A listener whose accept queue is full: the kernel drops further SYNs, so a connect neither succeeds nor fails.
-        using var blackhole = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        blackhole.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        blackhole.Listen(1);
-        var endpoint = (IPEndPoint)blackhole.LocalEndPoint!;
-        var fillers = new List<Socket>();
-        try
+        await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string>
         {
-            for (var i = 0; i < 8 && await ConnectsWithinAsync(endpoint, TimeSpan.FromMilliseconds(500), fillers); i++)
-            {
-            }
+            ["Chat:MaxUpstreamConnections"] = "1",
+        });
 
-            Assert.False(await ConnectsWithinAsync(endpoint, TimeSpan.FromSeconds(1), fillers), "The accept queue never filled: connects still complete.");
+        // Two answers at once over one allowed connection: the second call reaches OpenAI only when the first is done.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 2).Select(i =>
+            ChatStream.PostAsync(api.Client, ChatStream.Body($"One at a time {i} [emulator:delay=20]", maxTokens: 25), Timeout)));
 
-            await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string>
-            {
-                ["ConnectionStrings:openai"] = $"Endpoint=http://127.0.0.1:{endpoint.Port}/v1;Key={ApiFixture.Key};Model=gpt-4o-mini",
-                ["Chat:UpstreamConnectTimeout"] = "00:00:01",
-                ["Chat:UpstreamIdleTimeout"] = "00:00:30",
-            });
-            var clock = Stopwatch.StartNew();
-            var (_, events) = await ChatStream.PostAsync(api.Client, ChatStream.Body("Anyone there?"), Timeout);
-
-            Assert.Equal(["start", "error"], events.Select(e => e.Name));
-            Assert.Equal("upstream_connect_timeout", events[^1].Data.GetProperty("code").GetString());
-            Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(15));
-            var server = await api.ServerSpanAsync(events[0].Data.GetProperty("traceId").GetString()!);
-            Assert.Equal("upstream_connect_timeout", server.GetTagItem("error.type"));
-        }
-        finally
+        var calls = new List<System.Text.Json.JsonElement>();
+        foreach (var (_, events) in answers)
         {
-            fillers.ForEach(s => s.Dispose());
+            Assert.Equal("finish", events[^1].Name);
+            var traceId = events[0].Data.GetProperty("traceId").GetString()!;
+            calls.Add(await EmulatorRequests.WaitForTraceAsync(fixture.Emulator, traceId, r => r.GetProperty("completed").GetBoolean(), TimeSpan.FromSeconds(10), Timeout));
         }
+
+        calls.Sort((a, b) => a.GetProperty("startedAt").GetDateTimeOffset().CompareTo(b.GetProperty("startedAt").GetDateTimeOffset()));
+        Assert.True(calls[1].GetProperty("startedAt").GetDateTimeOffset() >= calls[0].GetProperty("endedAt").GetDateTimeOffset(),
+            $"the second call started at {calls[1].GetProperty("startedAt")}, before the first ended at {calls[0].GetProperty("endedAt")}");
     }
 
     private static async Task<bool> ConnectsWithinAsync(IPEndPoint endpoint, TimeSpan within, List<Socket> keep)

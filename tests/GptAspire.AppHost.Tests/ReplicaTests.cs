@@ -142,6 +142,22 @@ public class ReplicaTests(ReplicasFixture fixture)
         Assert.False(recorded.GetProperty("completed").GetBoolean());
     }
 
+    [Fact]
+    public async Task The_page_s_path_through_web_streams_and_resumes_over_the_replicas()
+    {
+        using var web = fixture.Client("web");
+        var before = await ChatStream.ReadUntilCutAsync(web,
+            new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Through the page's server [emulator:delay=20]", maxTokens: 40)) },
+            events => events.Count(e => e.Name == "token") >= 3, Timeout);
+
+        // Resumed through web on new connections, whichever replica each reaches.
+        var (response, rest) = await ChatStream.ResumeAsync(web, before[0].Data.GetProperty("requestId").GetString()!, before[^1].Id, Timeout);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var whole = before.Concat(rest).ToList();
+        Assert.Equal(Enumerable.Range(0, whole.Count).Select(i => i.ToString()), whole.Select(e => e.Id));
+        Assert.Equal("finish", whole[^1].Name);
+    }
+
     // One connection per client (the proxy picks a replica per connection), kept alive between requests.
     private static HttpClient ClientOnOneConnection(Uri api) =>
         new(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = api, Timeout = System.Threading.Timeout.InfiniteTimeSpan };

@@ -152,6 +152,9 @@ public class ManifestTests(ManifestFixture manifest) : IClassFixture<ManifestFix
 
         Assert.Equal("{openai.connectionString}", (string?)env["ConnectionStrings__openai"]);
         Assert.Equal("false", (string?)env["Chat__UsingEmulator"]);
+        // The API trusts X-Forwarded-For only from inside the environment (private addresses), two hops deep.
+        Assert.Equal("10.0.0.0/8", (string?)env["ForwardedHeaders__KnownNetworks__0"]);
+        Assert.Equal("2", (string?)env["ForwardedHeaders__ForwardLimit"]);
     }
 
     [Fact]
@@ -162,6 +165,8 @@ public class ManifestTests(ManifestFixture manifest) : IClassFixture<ManifestFix
         Assert.Equal("{api.bindings.http.url}", (string?)env["services__api__http__0"]);
         Assert.Equal("production", (string?)env["NODE_ENV"]);
         Assert.Equal("{web.bindings.http.targetPort}", (string?)env["PORT"]);
+        // The Container Apps ingress is the one proxy in front of web: web believes the address it reports.
+        Assert.Equal("1", (string?)env["TRUSTED_PROXIES"]);
     }
 
     [Fact]

@@ -59,6 +59,8 @@ public sealed partial class RedisChatStreamBackplane(
         await EnsureSubscribedAsync();
         var db = Db;
         var meta = MetaKey(stream.RequestId);
+        // This replica's lease exists before its first generation does: a stop elsewhere checks it.
+        db.StringSet(ReplicaKey(_replicaId), "1", ReplicaLease, flags: CommandFlags.FireAndForget);
         // Live for as long as an answer may take, then kept like any finished stream.
         var lifetime = chatOptions.Value.MaxAnswerDuration + _options.RetainFor + TimeSpan.FromMinutes(1);
         await db.HashSetAsync(meta, [new("owner", _replicaId), new("state", "live")]);
