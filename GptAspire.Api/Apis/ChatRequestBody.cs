@@ -40,7 +40,8 @@ public sealed class ChatRequestBody : IEndpointParameterMetadataProvider
                 detail: "Send the chat request as JSON with 'Content-Type: application/json'."));
         }
 
-        if (request.GetTypedHeaders().ContentType?.Charset is { Length: > 0 } charset
+        // RFC 9110 allows the charset quoted: charset="UTF-8".
+        if (request.GetTypedHeaders().ContentType?.Charset.Value?.Trim('"') is { Length: > 0 } charset
             && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
             && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
         {
@@ -64,7 +65,8 @@ public sealed class ChatRequestBody : IEndpointParameterMetadataProvider
         var json = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         try
         {
-            var chat = await request.ReadFromJsonAsync<ChatRequest>(json, context.RequestAborted);
+            // The charset was checked above (UTF-8, quoted or not): read the body as UTF-8 JSON.
+            var chat = await JsonSerializer.DeserializeAsync<ChatRequest>(request.Body, json, context.RequestAborted);
             return new ChatRequestBody(chat, null);
         }
         catch (JsonException e)

@@ -141,17 +141,12 @@ public static class ClientLimitsExtensions
             var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
             httpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
             httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return httpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                ProblemDetails =
-                {
-                    Status = StatusCodes.Status429TooManyRequests,
-                    Title = "Too many requests",
-                    Detail = detail,
-                    Extensions = { ["retryAfterSeconds"] = seconds },
-                },
-            }).AsTask();
+            // A ProblemHttpResult writes problem+json whatever the request accepts (a chat asks for text/event-stream).
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too many requests",
+                detail: detail,
+                extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds }).ExecuteAsync(httpContext);
         }
     }
 }

@@ -6,7 +6,7 @@ namespace GptAspire.Api.Services;
 /// Answers a request that broke HTTP's rules (a body arriving too slowly: 408, too large: 413, malformed: 400)
 /// with its own status as problem+json, logged at Debug: it is the client's fault, not a server error.
 /// </summary>
-public sealed partial class BadRequestExceptionHandler(IProblemDetailsService problemDetails, ILogger<BadRequestExceptionHandler> logger) : IExceptionHandler
+public sealed partial class BadRequestExceptionHandler(ILogger<BadRequestExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -21,12 +21,9 @@ public sealed partial class BadRequestExceptionHandler(IProblemDetailsService pr
             return true;
         }
 
-        httpContext.Response.StatusCode = badRequest.StatusCode;
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = httpContext,
-            ProblemDetails = { Status = badRequest.StatusCode, Detail = badRequest.Message },
-        });
+        // A ProblemHttpResult writes problem+json whatever the request accepts (a chat asks for text/event-stream).
+        await TypedResults.Problem(statusCode: badRequest.StatusCode, detail: badRequest.Message).ExecuteAsync(httpContext);
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bad request ({StatusCode}): {Reason}")]

@@ -32,6 +32,8 @@ import { shutdownTelemetry } from './telemetry.mjs'
  * @property {string} [distDir] The built app served in production. Default: `<root>/dist`.
  * @property {import('pino').Logger} [logger]
  * @property {number} [shutdownGraceMs] How long open streams may finish on close. Default 2000.
+ * @property {number} [headersTimeoutMs] How long a client may take to send its request headers (then 408).
+ *   Default 10000, as the API's `Chat:RequestHeadersTimeout`; Node's own default is a minute.
  * @property {import('./security.mjs').ClientTrust} [clientTrust] Who may vouch for the client's
  *   address and identity. Default: nobody (see {@link resolveClientTrust}).
  */
@@ -99,6 +101,7 @@ export async function createServer(options) {
   const distDir = options.distDir ?? path.join(root, 'dist')
   const logger = options.logger ?? createLogger()
   const shutdownGraceMs = options.shutdownGraceMs ?? 2000
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000
   const apiUrl = new URL(options.apiUrl).href
   const clientTrust = options.clientTrust ?? { trustProxy: false, trustContainerAppsAuth: false }
 
@@ -108,7 +111,9 @@ export async function createServer(options) {
   app.set('env', mode)
   // req.ip and req.protocol believe X-Forwarded-* only from these proxies.
   app.set('trust proxy', clientTrust.trustProxy)
-  const server = http.createServer(app)
+  // Slow headers hold a socket of the public server: end them as soon as the API would (Node checks every
+  // connectionsCheckingInterval, so the 408 comes within a second or two of the limit).
+  const server = http.createServer({ headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) }, app)
 
   app.use(securityHeaders(mode))
   app.get('/health', (_req, res) => {

@@ -23,6 +23,8 @@ public class ClientLimitsTests(ApiFixture fixture)
     private static async Task<HttpResponseMessage> ChatAsync(HttpClient client, string question, int? maxTokens = 1)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body(question, maxTokens)) };
+        // As the page (fetch-event-source) asks: the refusals must still be problem+json.
+        request.Headers.Accept.ParseAdd("text/event-stream");
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Timeout);
         await response.Content.LoadIntoBufferAsync(Timeout);
         return response;

@@ -26,6 +26,8 @@ public class StreamStoreOutageTests(ApiFixture fixture)
         });
         try
         {
+            // As the page asks (Accept: text/event-stream): the refusal must still be problem+json.
+            api.DefaultRequestHeaders.Accept.ParseAdd("text/event-stream");
             using var start = await api.PostAsJsonAsync("/api/chat/stream", ChatStream.Body("Is anyone sharing?"), Timeout);
             using var resume = await api.GetAsync("/api/chat/stream/0123456789abcdef0123456789abcdef", Timeout);
             using var stop = await api.PostAsync("/api/chat/stream/0123456789abcdef0123456789abcdef/stop", content: null, Timeout);

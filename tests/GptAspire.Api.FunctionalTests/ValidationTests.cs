@@ -63,6 +63,20 @@ public class ValidationTests(ApiFixture fixture)
         Assert.Equal("application/problem+json", mediaType);
     }
 
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=\"UTF-8\"")]
+    [InlineData("APPLICATION/JSON")]
+    public async Task UTF_8_JSON_is_accepted_however_its_content_type_is_written(string contentType)
+    {
+        using var content = new StringContent("""{"messages":[{"role":"user","content":"hi"}],"maxTokens":2}""", Encoding.UTF8);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        using var response = await fixture.Api.PostAsync("/api/chat/stream", content, Timeout);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task A_wrong_content_type_is_415()
     {

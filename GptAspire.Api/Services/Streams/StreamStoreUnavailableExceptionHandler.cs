@@ -10,7 +10,7 @@ public sealed class StreamStoreUnavailableException(Exception inner)
 /// Answers <see cref="StreamStoreUnavailableException"/> with 503 problem+json and <c>Retry-After</c>, logged as a
 /// warning without a stack trace: Redis being down is an outage to see, not a bug in the request.
 /// </summary>
-public sealed partial class StreamStoreUnavailableExceptionHandler(IProblemDetailsService problemDetails, ILogger<StreamStoreUnavailableExceptionHandler> logger) : IExceptionHandler
+public sealed partial class StreamStoreUnavailableExceptionHandler(ILogger<StreamStoreUnavailableExceptionHandler> logger) : IExceptionHandler
 {
     private const int RetryAfterSeconds = 5;
 
@@ -27,19 +27,14 @@ public sealed partial class StreamStoreUnavailableExceptionHandler(IProblemDetai
             return true;
         }
 
-        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = httpContext,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "Answers cannot be shared right now",
-                Detail = "The store that shares answers between servers cannot be reached. Try again shortly.",
-                Extensions = { ["retryAfterSeconds"] = RetryAfterSeconds },
-            },
-        });
+        // A ProblemHttpResult writes problem+json whatever the request accepts (a chat asks for text/event-stream).
+        await TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Answers cannot be shared right now",
+            detail: "The store that shares answers between servers cannot be reached. Try again shortly.",
+            extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = RetryAfterSeconds }).ExecuteAsync(httpContext);
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The shared stream store (Redis) cannot be reached: {Failure}; answering 503")]

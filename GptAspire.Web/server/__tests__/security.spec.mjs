@@ -305,3 +305,33 @@ describe('security headers in production', () => {
     expect(response.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains')
   })
 })
+
+describe('slow clients', () => {
+  it('answers headers that trickle in past the headers timeout with 408, as the API does', async () => {
+    const web = await createServer({ mode: 'production', apiUrl: api.url, distDir: dist.distDir, logger: silent, headersTimeoutMs: 1000 })
+    const base = new URL(await web.listen(0, '127.0.0.1'))
+    const net = await import('node:net')
+    try {
+      const started = Date.now()
+      const answer = await new Promise((resolve, reject) => {
+        const socket = net.connect(Number(base.port), '127.0.0.1')
+        let received = ''
+        socket.on('data', (chunk) => (received += chunk.toString('latin1')))
+        socket.on('close', () => resolve(received))
+        socket.on('error', reject)
+        socket.write('POST /api/chat/stream HTTP/1.1\r\nHost: x\r\n')
+        // One header line every 300 ms, never the blank line that ends them.
+        let line = 0
+        const trickle = setInterval(() => {
+          if (socket.destroyed || line > 40) return clearInterval(trickle)
+          socket.write(`X-Slow-${line++}: 1\r\n`)
+        }, 300)
+      })
+      expect(String(answer)).toMatch(/^HTTP\/1\.1 408/)
+      expect(Date.now() - started).toBeLessThan(8000)
+      expect(api.requests).toHaveLength(0)
+    } finally {
+      await web.close()
+    }
+  })
+})
