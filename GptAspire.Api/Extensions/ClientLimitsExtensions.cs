@@ -67,6 +67,8 @@ public static class ClientLimitsExtensions
         {
             kestrel.Limits.RequestHeadersTimeout = chat.Value.RequestHeadersTimeout;
             kestrel.Limits.MinRequestBodyDataRate = new(chat.Value.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+            // What serves the API is nobody's business outside it (the web server passes response headers on).
+            kestrel.AddServerHeader = false;
         });
 
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();

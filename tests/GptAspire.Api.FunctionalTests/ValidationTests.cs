@@ -75,6 +75,7 @@ public class ValidationTests(ApiFixture fixture)
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.False(response.Headers.Contains("Server"), "the API names its server");
     }
 
     [Fact]
