@@ -526,6 +526,28 @@ describe('ChatView', () => {
     expect(byTestId(w, 'message-user').map((m) => m.text())).toEqual(['Keep'])
   })
 
+  it('treats what a number field cannot parse (1e, --5) as an error, not as empty', async () => {
+    const w = mountChat()
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    const field = w.get<HTMLInputElement>('[data-testid="settings-max-tokens"]')
+    // A browser reports such text as value '' with validity.badInput set (jsdom does not parse numbers).
+    Object.defineProperty(field.element, 'validity', { value: { badInput: true } })
+    await field.setValue('')
+
+    expect(field.attributes('aria-invalid')).toBe('true')
+    expect(w.text()).toContain('Use a whole number from 1 to')
+  })
+
+  it('moves the focus into the conversation list when its button opens it, and Esc closes it', async () => {
+    const w = mountChat()
+    await w.get('[data-testid="conversations-button"]').trigger('click')
+    await flushPromises()
+    expect(document.getElementById('conversation-list')?.contains(document.activeElement)).toBe(true)
+
+    await w.get('[data-testid="conversations-button"]').trigger('keydown', { key: 'Escape' })
+    expect(w.get('[data-testid="conversations-button"]').attributes('aria-expanded')).toBe('false')
+  })
+
   it('sends the settings of the conversation, and refuses values the API would reject', async () => {
     const w = mountChat()
     await w.get('[data-testid="settings-button"]').trigger('click')
