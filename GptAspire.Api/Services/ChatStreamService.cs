@@ -137,7 +137,6 @@ public sealed partial class ChatStreamService(
         {
             await foreach (var update in chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellation).WithCancellation(cancellation))
             {
-                stream.Touch();
                 if (update.FinishReason is { } reason)
                 {
                     finishReason = reason.Value;
@@ -152,7 +151,12 @@ public sealed partial class ChatStreamService(
                 }
 
                 var text = update.Text;
-                if (!string.IsNullOrEmpty(text))
+                if (string.IsNullOrEmpty(text))
+                {
+                    // A chunk without text (role, finish, usage) still shows upstream is alive; a token's append does too.
+                    stream.Touch();
+                }
+                else
                 {
                     measurement.Token();
                     answer.Append(text);

@@ -46,6 +46,11 @@ public sealed partial class RedisChatStreamBackplane(
     private static RedisKey ReadKey(string id) => Prefix + "stream:" + id + ":read";
     private static RedisKey ReplicaKey(string replica) => Prefix + "replica:" + replica;
     private static RedisChannel EventsChannel(string id) => RedisChannel.Literal(Prefix + "stream:" + id);
+    // An entry: the event's name (n), its SSE frame (f) and, for an error, its code (c).
+    private static NameValueEntry[] Fields(ChatStreamEvent item) => item.ErrorCode is null
+        ? [new("n", item.Name), new("f", item.Frame)]
+        : [new("n", item.Name), new("f", item.Frame), new("c", item.ErrorCode)];
+
     private static RedisValue EntryId(long eventId) => eventId.ToString(CultureInfo.InvariantCulture) + "-1";
 
     public Task StartAsync(Func<string, StopOutcome> stopLocal)
@@ -85,9 +90,7 @@ public sealed partial class RedisChatStreamBackplane(
     {
         var db = untraced.GetDatabase();
         var key = StreamKey(stream.RequestId);
-        NameValueEntry[] fields = item.ErrorCode is null
-            ? [new("n", item.Name), new("f", item.Frame)]
-            : [new("n", item.Name), new("f", item.Frame), new("c", item.ErrorCode)];
+        var fields = Fields(item);
         // Fire and forget keeps the generation off Redis's round trip; one connection keeps the order.
         db.StreamAdd(key, fields, EntryId(item.Id), maxLength: _options.MaxEventsPerStream, flags: CommandFlags.FireAndForget);
         untraced.GetSubscriber().Publish(EventsChannel(stream.RequestId), item.Id, CommandFlags.FireAndForget);
@@ -104,9 +107,7 @@ public sealed partial class RedisChatStreamBackplane(
         var db = untraced.GetDatabase();
         var key = StreamKey(stream.RequestId);
         var meta = MetaKey(stream.RequestId);
-        NameValueEntry[] fields = last.ErrorCode is null
-            ? [new("n", last.Name), new("f", last.Frame)]
-            : [new("n", last.Name), new("f", last.Frame), new("c", last.ErrorCode)];
+        var fields = Fields(last);
         var batch = db.CreateBatch();
         var writes = new Task[]
         {
@@ -253,7 +254,7 @@ public sealed partial class RedisChatStreamBackplane(
         try
         {
             // An explicit entry id succeeds only if nobody appended since: the first replica to notice wins.
-            await Db.StreamAddAsync(StreamKey(mirror.RequestId), [new("n", item.Name), new("f", item.Frame), new("c", item.ErrorCode)], EntryId(item.Id));
+            await Db.StreamAddAsync(StreamKey(mirror.RequestId), Fields(item), EntryId(item.Id));
             await Db.HashSetAsync(MetaKey(mirror.RequestId), "state", "ended");
             LogOrphaned(logger, mirror.RequestId, feed.Owner);
         }
@@ -338,7 +339,8 @@ public sealed partial class RedisChatStreamBackplane(
                     var entries = await backplane.Db.StreamRangeAsync(StreamKey(mirror.RequestId), EntryId(next), "+", count: 512);
                     foreach (var entry in entries)
                     {
-                        var id = long.Parse(((string)entry.Id!).AsSpan()[..((string)entry.Id!).IndexOf('-')], CultureInfo.InvariantCulture);
+                        var entryId = (string)entry.Id!;
+                        var id = long.Parse(entryId.AsSpan(0, entryId.IndexOf('-')), CultureInfo.InvariantCulture);
                         if (id != mirror.NextId)
                         {
                             continue;

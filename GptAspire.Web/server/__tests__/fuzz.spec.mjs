@@ -1,11 +1,10 @@
 // Malformed requests, generated from a fixed seed (FUZZ_SEED to try others), sent over raw TCP
 // on loopback to the web server running as a process of its own, in front of a stand-in API.
 // No answer may be a 5xx, the process must not crash, and it must stay healthy and useful.
-import { spawn } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeDist, sleep, startProcess, webRoot } from './support.mjs'
+import { makeDist, spawnServer, startProcess } from './support.mjs'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20251126)
 const PER_REQUEST_MS = 3000
@@ -352,25 +351,5 @@ function startInProcessHost(apiUrl, distDir) {
     console.log(JSON.stringify({ msg: 'web server listening', url }))
     process.once('SIGTERM', () => web.close().then(() => process.exit(0)))
   `
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: webRoot,
-    env: { PATH: process.env.PATH },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk) => (output += chunk))
-  child.stderr.on('data', (chunk) => (output += chunk))
-  /** @type {Promise<number | null>} */
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
-  const listening = async () => {
-    const deadline = Date.now() + 20_000
-    while (Date.now() < deadline) {
-      const line = output.split('\n').find((l) => l.includes('web server listening'))
-      if (line) return /** @type {string} */ (JSON.parse(line).url)
-      if (child.exitCode !== null) break
-      await sleep(50)
-    }
-    throw new Error(`The server did not start:\n${output}`)
-  }
-  return { child, exited, listening, output: () => output }
+  return spawnServer(['--input-type=module', '-e', script])
 }

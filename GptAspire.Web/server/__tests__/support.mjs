@@ -58,9 +58,23 @@ export async function makeDist() {
  * @param {string[]} [args]
  */
 export function startProcess(env, args = []) {
-  const child = spawn(process.execPath, ['--import', './server/instrumentation.mjs', 'server/index.mjs', ...args], {
+  return spawnServer(['--import', './server/instrumentation.mjs', 'server/index.mjs', ...args], {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...env,
+  })
+}
+
+/**
+ * Runs node with `nodeArgs` in the web project, with only PATH and `env` in its environment, and waits
+ * for its `web server listening` log line.
+ * @param {string[]} nodeArgs
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+export function spawnServer(nodeArgs, env = {}) {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: webRoot,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', ...env },
+    env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
