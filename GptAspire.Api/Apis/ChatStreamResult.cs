@@ -37,7 +37,7 @@ public sealed class ChatStreamResult(ChatStreamReader reader, ChatStreamStore st
 
         var aborted = httpContext.RequestAborted;
         using var leave = aborted.UnsafeRegister(static state => ((ChatStreamReader)state!).Cancel(), reader);
-        var batch = new List<ChatStreamEvent>();
+        var frames = new List<ReadOnlyMemory<byte>>();
         var body = response.BodyWriter;
         try
         {
@@ -45,8 +45,8 @@ public sealed class ChatStreamResult(ChatStreamReader reader, ChatStreamStore st
             await response.StartAsync(aborted);
             while (true)
             {
-                batch.Clear();
-                var outcome = await reader.ReadAsync(batch);
+                frames.Clear();
+                var outcome = await reader.ReadAsync(frames);
                 if (outcome == ReadOutcome.End)
                 {
                     return;
@@ -58,17 +58,17 @@ public sealed class ChatStreamResult(ChatStreamReader reader, ChatStreamStore st
                 }
                 else
                 {
-                    foreach (var item in batch)
+                    foreach (var frame in frames)
                     {
-                        body.Write(item.Frame.Span);
+                        body.Write(frame.Span);
                     }
                 }
 
                 // One flush per wake-up: events that arrived together go out in one write.
                 var flush = await body.FlushAsync(aborted);
-                if (outcome == ReadOutcome.Events && batch[^1].IsTerminal)
+                if (reader.Last is { } last)
                 {
-                    MarkOutcome(httpContext, batch[^1]);
+                    MarkOutcome(httpContext, last);
                     return;
                 }
 

@@ -3,7 +3,7 @@ namespace GptAspire.Api.Services.Streams;
 /// <summary>What one <see cref="ChatStreamReader.ReadAsync"/> gave.</summary>
 public enum ReadOutcome
 {
-    /// <summary>New events were added to the batch.</summary>
+    /// <summary>The frames of new events were added.</summary>
     Events,
     /// <summary>Nothing new for a heartbeat interval: send a heartbeat.</summary>
     Heartbeat,
@@ -34,15 +34,29 @@ public sealed class ChatStreamReader : IDisposable
     /// <summary><see cref="Environment.TickCount64"/> of the last event or heartbeat this reader returned.</summary>
     public long LastSentAt { get; private set; }
 
-    /// <summary>Waits for the events after the last one returned (or after the start id), a heartbeat, or the end.</summary>
-    public async ValueTask<ReadOutcome> ReadAsync(List<ChatStreamEvent> batch)
+    /// <summary>
+    /// The stream's last event (<c>finish</c> or <c>error</c>) once a read has returned its frame; null before.
+    /// </summary>
+    public ChatStreamEvent? Last { get; private set; }
+
+    /// <summary>
+    /// Waits for the events after the last one returned (or after the start id), a heartbeat, or the end, and adds
+    /// the frames of new events to <paramref name="frames"/>, ready to be written as they are.
+    /// </summary>
+    public async ValueTask<ReadOutcome> ReadAsync(List<ReadOnlyMemory<byte>> frames)
     {
         while (true)
         {
-            if (_stream.CopyAfter(_position, batch, out var completed))
+            var count = _stream.CopyAfter(_position, frames, out var completed);
+            if (count > 0)
             {
-                _position = batch[^1].Id;
+                _position = Math.Max(0, _position + 1) + count - 1;
                 LastSentAt = Environment.TickCount64;
+                if (completed && _position == _stream.Last?.Id)
+                {
+                    Last = _stream.Last;
+                }
+
                 return ReadOutcome.Events;
             }
 

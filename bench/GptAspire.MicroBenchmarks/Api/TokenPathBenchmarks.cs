@@ -80,21 +80,21 @@ public class TokenPathBenchmarks
     {
         var start = (ChatStart.Started)await _service.StartAsync(_request, "benchmark-client", CancellationToken.None);
         var reader = start.Reader;
-        var batch = new List<ChatStreamEvent>();
+        var frames = new List<ReadOnlyMemory<byte>>();
         _sink.Position = 0;
-        while (await reader.ReadAsync(batch) != ReadOutcome.End)
+        while (await reader.ReadAsync(frames) != ReadOutcome.End)
         {
-            foreach (var item in batch)
+            foreach (var frame in frames)
             {
-                _sink.Write(item.Frame.Span);
+                _sink.Write(frame.Span);
             }
 
-            if (batch.Count > 0 && batch[^1].IsTerminal)
+            if (reader.Last is not null)
             {
                 break;
             }
 
-            batch.Clear();
+            frames.Clear();
         }
 
         reader.Dispose();
