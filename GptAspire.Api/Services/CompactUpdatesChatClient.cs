@@ -4,18 +4,37 @@ using Microsoft.Extensions.AI;
 namespace GptAspire.Api.Services;
 
 /// <summary>
-/// Lets go of each streamed update's raw SDK object (the OpenAI <c>StreamingChatCompletionUpdate</c> and its JSON)
-/// once Microsoft.Extensions.AI has converted it. The OpenTelemetry chat client above this one keeps every update
-/// of an answer until the answer ends, to describe it on its span; without this, that is a few KiB per token for
-/// every open stream. Nothing in this API reads <see cref="ChatResponseUpdate.RawRepresentation"/>.
+/// Keeps what an answer leaves in memory per token small. The OpenTelemetry chat client above this one keeps
+/// every update of an answer until the answer ends, to describe it on its span. An update as converted from the
+/// OpenAI SDK holds its raw SDK object (the <c>StreamingChatCompletionUpdate</c> and its JSON) and its own copies
+/// of the response id, message id and model name. This client passes each token on as a new update with one
+/// <see cref="TextContent"/> and the answer's first copies of those strings, and lets go of the raw objects of
+/// every other update. Nothing in this API reads <see cref="ChatResponseUpdate.RawRepresentation"/>.
 /// </summary>
 public sealed class CompactUpdatesChatClient(IChatClient innerClient) : DelegatingChatClient(innerClient)
 {
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        string? responseId = null, messageId = null, modelId = null;
         await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
         {
+            responseId = Shared(responseId, update.ResponseId);
+            messageId = Shared(messageId, update.MessageId);
+            modelId = Shared(modelId, update.ModelId);
+            if (update is { FinishReason: null, AdditionalProperties: null, Contents: [TextContent { AdditionalProperties: null, Annotations: null } text] })
+            {
+                yield return new ChatResponseUpdate(update.Role, [new TextContent(text.Text)])
+                {
+                    ResponseId = responseId,
+                    MessageId = messageId,
+                    ModelId = modelId,
+                    CreatedAt = update.CreatedAt,
+                    ConversationId = update.ConversationId,
+                };
+                continue;
+            }
+
             update.RawRepresentation = null;
             foreach (var content in update.Contents)
             {
@@ -25,4 +44,7 @@ public sealed class CompactUpdatesChatClient(IChatClient innerClient) : Delegati
             yield return update;
         }
     }
+
+    // The answer's first copy of a value that every chunk repeats.
+    private static string? Shared(string? first, string? value) => value is not null && value == first ? first : value ?? first;
 }

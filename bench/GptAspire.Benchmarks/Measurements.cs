@@ -35,14 +35,15 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
     }
 
     /// <summary>
-    /// Runs a few full-length streams unrecorded: warms the peer up for concurrency and counts the token
-    /// events one ladder stream has, which is what "tokens lost" is counted against.
+    /// Runs as many full-length streams as the first ladder level, unrecorded: warms the peer up (the JIT's
+    /// optimized code, pools, connections) so that the first level measures the peer as it runs, and counts the
+    /// token events one ladder stream has, which is what "tokens lost" is counted against.
     /// </summary>
     public async Task<int> CalibrateAsync(Peer peer)
     {
         var request = peer.Request!(LadderPrompt, settings.TokensPerStream, settings.TokensPerStream);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(BenchSettings.TokenDelayMs * settings.TokensPerStream * 3 + 10_000));
-        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.RunAsync(request, recordGaps: false, timeout.Token)));
+        var results = await Task.WhenAll(Enumerable.Range(0, settings.Ladder[0]).Select(_ => client.RunAsync(request, recordGaps: false, timeout.Token)));
         var finished = results.Where(result => result.Finished && result.Error is null).ToList();
         if (finished.Count == 0)
         {
