@@ -7,6 +7,7 @@
 // only the headers the API needs, with a client address the client cannot choose.
 import fs from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import path from 'node:path'
 import process from 'node:process'
@@ -122,7 +123,10 @@ export async function createServer(options) {
   app.use(requestLog(logger))
   app.use(rejectNonCanonicalPaths())
   // No compression middleware anywhere: it would buffer text/event-stream.
-  app.use(apiProxy(apiUrl, mode, logger, clientTrust))
+  // Connections to the API are kept and reused (http-proxy opens one per request without an agent): a chat
+  // does not wait for a TCP handshake before its request goes out.
+  const apiAgent = new (apiUrl.startsWith('https:') ? https : http).Agent({ keepAlive: true })
+  app.use(apiProxy(apiUrl, apiAgent, mode, logger, clientTrust))
 
   /** @type {import('vite').ViteDevServer | undefined} */
   let vite
@@ -185,6 +189,7 @@ export async function createServer(options) {
         const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs)
         await Promise.all([closed, vite?.close()])
         clearTimeout(force)
+        apiAgent.destroy()
       })()
       return closing
     },
@@ -197,13 +202,15 @@ export async function createServer(options) {
  * headers it reads (traceparent included; with OpenTelemetry on, the http instrumentation writes
  * the current span's traceparent instead) and an X-Forwarded-For this server vouches for.
  * @param {string} apiUrl
+ * @param {http.Agent} agent
  * @param {Mode} mode
  * @param {import('pino').Logger} logger
  * @param {import('./security.mjs').ClientTrust} clientTrust
  */
-function apiProxy(apiUrl, mode, logger, clientTrust) {
+function apiProxy(apiUrl, agent, mode, logger, clientTrust) {
   return createProxyMiddleware({
     target: apiUrl,
+    agent,
     pathFilter: '/api/',
     changeOrigin: true,
     // X-Forwarded-* are written by rewriteForwardedHeaders: http-proxy's xfwd appends to the client's.

@@ -100,7 +100,10 @@ public sealed class PeerStack : IAsyncDisposable
                     ("Chat__RateLimits__RequestsPerPeriod", "1000000"),
                     ("Chat__RateLimits__ConcurrentStreams", "100000"),
                     ("Chat__RateLimits__ConcurrentGenerations", "100000"),
-                    ("Chat__Streams__MaxLiveStreams", "100000")),
+                    ("Chat__Streams__MaxLiveStreams", "100000"),
+                    // A generation nobody reads runs on for a while, for a reader to resume it (30 s by default):
+                    // the idle-memory streams would then still run, and end, during the first ladder levels.
+                    ("Chat__Streams__AbandonAfter", "00:00:01")),
                 apiUrl, context.LogDirectory, context.ServerCore));
             await api.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
         }

@@ -73,6 +73,8 @@ foreach (var peer in stack.Peers)
         Console.WriteLine($"{peer.Name}: {settings.IdleStreams} idle streams...");
         result.IdleMemory = await measurements.IdleMemoryAsync(peer);
         result.ExpectedTokensPerStream = await measurements.CalibrateAsync(peer);
+        // The runtime compiles the code the warm-up made hot once the calls calm down: let it, before measuring.
+        await Task.Delay(settings.Settle * 2);
         foreach (var streams in settings.Ladder)
         {
             var level = await measurements.LadderLevelAsync(peer, streams, result.ExpectedTokensPerStream);

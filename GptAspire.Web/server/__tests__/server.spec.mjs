@@ -15,6 +15,7 @@ const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
 /**
  * @typedef {object} UpstreamRequest
  * @property {string} url
+ * @property {number | undefined} port The web server's end of the connection the request came on.
  * @property {http.IncomingHttpHeaders} headers
  * @property {Promise<number>} closed Resolves with the time the connection closed.
  * @property {boolean} aborted The client went away before the response ended.
@@ -40,6 +41,7 @@ async function startUpstream() {
     /** @type {UpstreamRequest} */
     const record = {
       url: req.url ?? '',
+      port: req.socket.remotePort,
       headers: req.headers,
       closed: new Promise((resolve) => (markClosed = resolve)),
       aborted: false,
@@ -314,6 +316,16 @@ describe('production server', () => {
     expect(response.status).toBe(400)
     expect(response.headers.get('content-type')).toBe('application/problem+json')
     expect(await response.json()).toMatchObject({ errors: { maxTokens: ['Too many.'] } })
+  })
+
+  it('reuses its connection to the API from one request to the next', async () => {
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${base}/api/problem`)
+      expect(response.status).toBe(400)
+      await response.text()
+    }
+    expect(upstream.requests).toHaveLength(3)
+    expect(new Set(upstream.requests.map((r) => r.port)).size).toBe(1)
   })
 
   it('proxies unknown /api paths instead of serving the app', async () => {
