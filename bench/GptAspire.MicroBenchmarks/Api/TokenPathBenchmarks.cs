@@ -57,6 +57,9 @@ public class TokenPathBenchmarks
         services.AddSingleton(new ChatModelInfo("gpt-4o-mini", 128_000, UsingEmulator: true));
         services.AddSingleton(PromptTokenCounter.ForModel("gpt-4o-mini"));
         services.AddSingleton<ChatLimits>();
+        // One benchmark client starts answer after answer: its cap on running generations is not measured here.
+        services.Configure<ChatRateLimitOptions>(limits => limits.ConcurrentGenerations = 1_000);
+        services.AddSingleton<ClientGenerationLimiter>();
         services.AddSingleton<ChatMetrics>();
         services.AddSingleton<ChatStreamStore>();
         services.AddSingleton<ChatStreamService>();
