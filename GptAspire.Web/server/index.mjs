@@ -35,6 +35,8 @@ import { shutdownTelemetry } from './telemetry.mjs'
  * @property {number} [shutdownGraceMs] How long open streams may finish on close. Default 2000.
  * @property {number} [headersTimeoutMs] How long a client may take to send its request headers (then 408).
  *   Default 10000, as the API's `Chat:RequestHeadersTimeout`; Node's own default is a minute.
+ * @property {number} [apiResponseTimeoutMs] How long the API may take to start its response once it has the
+ *   whole request (then 504). Default 10000: the API sends a stream's headers at once, before the first token.
  * @property {import('./security.mjs').ClientTrust} [clientTrust] Who may vouch for the client's
  *   address and identity. Default: nobody (see {@link resolveClientTrust}).
  */
@@ -103,6 +105,7 @@ export async function createServer(options) {
   const logger = options.logger ?? createLogger()
   const shutdownGraceMs = options.shutdownGraceMs ?? 2000
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000
+  const apiResponseTimeoutMs = options.apiResponseTimeoutMs ?? 10_000
   const apiUrl = new URL(options.apiUrl).href
   const clientTrust = options.clientTrust ?? { trustProxy: false, trustContainerAppsAuth: false }
 
@@ -126,7 +129,7 @@ export async function createServer(options) {
   // Connections to the API are kept and reused (http-proxy opens one per request without an agent): a chat
   // does not wait for a TCP handshake before its request goes out.
   const apiAgent = new (apiUrl.startsWith('https:') ? https : http).Agent({ keepAlive: true })
-  app.use(apiProxy(apiUrl, apiAgent, mode, logger, clientTrust))
+  app.use(apiProxy(apiUrl, apiAgent, apiResponseTimeoutMs, mode, logger, clientTrust))
 
   /** @type {import('vite').ViteDevServer | undefined} */
   let vite
@@ -203,11 +206,12 @@ export async function createServer(options) {
  * the current span's traceparent instead) and an X-Forwarded-For this server vouches for.
  * @param {string} apiUrl
  * @param {http.Agent} agent
+ * @param {number} responseTimeoutMs
  * @param {Mode} mode
  * @param {import('pino').Logger} logger
  * @param {import('./security.mjs').ClientTrust} clientTrust
  */
-function apiProxy(apiUrl, agent, mode, logger, clientTrust) {
+function apiProxy(apiUrl, agent, responseTimeoutMs, mode, logger, clientTrust) {
   return createProxyMiddleware({
     target: apiUrl,
     agent,
@@ -224,6 +228,16 @@ function apiProxy(apiUrl, agent, mode, logger, clientTrust) {
         // API cancels its OpenAI call (http-proxy alone only reacts to 'aborted').
         res.on('close', () => {
           if (!res.writableFinished) proxyReq.destroy()
+        })
+        // An API that takes the request but never answers (a frozen process, or Aspire's proxy holding the
+        // connection while no replica runs) gets a 504 instead of a request that hangs. Counted from when the
+        // whole request is sent, so that a slow upload stays the API's to judge (it answers those with 408).
+        proxyReq.once('finish', () => {
+          const late = setTimeout(() => {
+            proxyReq.destroy(Object.assign(new Error('The API did not start its response in time.'), { code: 'ETIMEDOUT' }))
+          }, responseTimeoutMs)
+          proxyReq.once('response', () => clearTimeout(late))
+          proxyReq.once('close', () => clearTimeout(late))
         })
       },
       proxyRes(proxyRes, req, res) {

@@ -500,6 +500,38 @@ describe('server setup', () => {
     }
   })
 
+  it('answers 504 ProblemDetails when the API takes the request but never answers', async () => {
+    // Accepts and reads, never responds: a frozen API, or a proxy holding the connection with no API behind it.
+    const frozen = net.createServer((socket) => socket.resume())
+    await new Promise((resolve) => frozen.listen(0, '127.0.0.1', () => resolve(undefined)))
+    const { port } = /** @type {net.AddressInfo} */ (frozen.address())
+    const web = await createServer({ mode: 'production', apiUrl: `http://127.0.0.1:${port}`, distDir, logger: silent, apiResponseTimeoutMs: 300 })
+    const base = await web.listen(0, '127.0.0.1')
+    try {
+      const started = Date.now()
+      const response = await fetch(`${base}/api/chat/stream`, { method: 'POST', body: '{}' })
+      expect(response.status).toBe(504)
+      expect(await response.json()).toMatchObject({ status: 504, title: 'The API is not reachable.' })
+      expect(Date.now() - started).toBeLessThan(3000)
+    } finally {
+      await web.close()
+      frozen.close()
+    }
+  })
+
+  it('lets a stream whose first token takes longer than that time run to its end', async () => {
+    // The fake API sends the stream's headers at once, then a token after 300 ms and the finish after 600.
+    const web = await createServer({ mode: 'production', apiUrl: upstream.url, distDir, logger: silent, apiResponseTimeoutMs: 100 })
+    const base = await web.listen(0, '127.0.0.1')
+    try {
+      const response = await fetch(`${base}/api/chat/stream`, { method: 'POST', body: '{}' })
+      const events = await readEvents(response)
+      expect(events.map((e) => e.text.split('\n')[1])).toEqual(['event: start', 'event: token', 'event: finish'])
+    } finally {
+      await web.close()
+    }
+  })
+
   it.each(['127.0.0.1', '[::1]'])('on close, ends a stream open on %s (localhost) after the grace period', async (host) => {
     const ipv6Loopback = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1')
     const web = await createServer({ mode: 'production', apiUrl: upstream.url, distDir, logger: silent, shutdownGraceMs: 300 })
