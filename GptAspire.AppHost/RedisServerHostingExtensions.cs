@@ -47,7 +47,7 @@ public static class RedisServerHostingExtensions
         {
             builder.Eventing.Subscribe<BeforeStartEvent>((e, _) =>
             {
-                e.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GptAspire.AppHost").LogError(InstallHint);
+                e.Services.GetRequiredService<ILoggerFactory>().CreateLogger(ResourceReadyLogExtensions.LoggerCategory).LogError(InstallHint);
                 return Task.CompletedTask;
             });
         }

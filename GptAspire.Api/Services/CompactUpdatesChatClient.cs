@@ -45,6 +45,6 @@ public sealed class CompactUpdatesChatClient(IChatClient innerClient) : Delegati
         }
     }
 
-    // The answer's first copy of a value that every chunk repeats.
-    private static string? Shared(string? first, string? value) => value is not null && value == first ? first : value ?? first;
+    // The copy kept so far of a value that every chunk repeats, unless this chunk brings a different one.
+    private static string? Shared(string? kept, string? value) => value is null || value == kept ? kept : value;
 }

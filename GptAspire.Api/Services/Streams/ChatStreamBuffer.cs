@@ -171,11 +171,8 @@ public sealed class ChatStreamBuffer
             reader.Wake();
         }
 
-        if (item.IsTerminal)
-        {
-            _generation?.Dispose();
-        }
-
+        // The cancellation source is not disposed when the stream ends: TryAbort may still be on its way to
+        // Cancel() from another thread (the clock, a stop), and a source without timers holds nothing to release.
         return AppendResult.Appended;
     }
 

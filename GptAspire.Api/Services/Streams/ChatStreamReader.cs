@@ -52,7 +52,8 @@ public sealed class ChatStreamReader : IDisposable
             {
                 _position = Math.Max(0, _position + 1) + count - 1;
                 LastSentAt = Environment.TickCount64;
-                if (completed && _position == _stream.Last?.Id)
+                // A completed stream's copy runs to its last event.
+                if (completed)
                 {
                     Last = _stream.Last;
                 }

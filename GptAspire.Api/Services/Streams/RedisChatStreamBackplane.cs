@@ -30,6 +30,7 @@ public sealed partial class RedisChatStreamBackplane(
     private readonly string _replicaId = Guid.NewGuid().ToString("n");
     private readonly ChatStreamsOptions _options = options.Value;
     private readonly ConcurrentDictionary<ChatStreamBuffer, MirrorFeed> _feeds = new();
+    private readonly ISubscriber _untracedSubscriber = untraced.GetSubscriber();
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private HashSet<string> _readElsewhere = [];
     private Func<string, StopOutcome>? _stopLocal;
@@ -68,8 +69,8 @@ public sealed partial class RedisChatStreamBackplane(
         db.StringSet(ReplicaKey(_replicaId), "1", ReplicaLease, flags: CommandFlags.FireAndForget);
         // Live for as long as an answer may take, then kept like any finished stream.
         var lifetime = chatOptions.Value.MaxAnswerDuration + _options.RetainFor + TimeSpan.FromMinutes(1);
-        await db.HashSetAsync(meta, [new("owner", _replicaId), new("state", "live")]);
-        await db.KeyExpireAsync(meta, lifetime);
+        // Both go out before either is awaited: one round trip, in order on the one connection.
+        await Task.WhenAll(db.HashSetAsync(meta, [new("owner", _replicaId), new("state", "live")]), db.KeyExpireAsync(meta, lifetime));
         return true;
     });
 
@@ -93,7 +94,7 @@ public sealed partial class RedisChatStreamBackplane(
         var fields = Fields(item);
         // Fire and forget keeps the generation off Redis's round trip; one connection keeps the order.
         db.StreamAdd(key, fields, EntryId(item.Id), maxLength: _options.MaxEventsPerStream, flags: CommandFlags.FireAndForget);
-        untraced.GetSubscriber().Publish(EventsChannel(stream.RequestId), item.Id, CommandFlags.FireAndForget);
+        _untracedSubscriber.Publish(EventsChannel(stream.RequestId), item.Id, CommandFlags.FireAndForget);
         if (item.Id == 0)
         {
             db.KeyExpire(key, chatOptions.Value.MaxAnswerDuration + _options.RetainFor + TimeSpan.FromMinutes(1), flags: CommandFlags.FireAndForget);
@@ -118,7 +119,7 @@ public sealed partial class RedisChatStreamBackplane(
         };
         batch.Execute();
         await Task.WhenAll(writes);
-        untraced.GetSubscriber().Publish(EventsChannel(stream.RequestId), last.Id, CommandFlags.FireAndForget);
+        _untracedSubscriber.Publish(EventsChannel(stream.RequestId), last.Id, CommandFlags.FireAndForget);
     }
 
     public async ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, CancellationToken cancellationToken) => await Guarded(async () =>

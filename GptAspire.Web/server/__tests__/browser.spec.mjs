@@ -5,7 +5,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { startProcess } from './support.mjs'
+import { listenOnLoopback, startProcess } from './support.mjs'
 
 /** CHROMIUM_PATH, else chromium on the PATH (what ./test.sh installs). */
 function findChromium() {
@@ -19,24 +19,22 @@ function findChromium() {
   throw new Error('No Chromium: set CHROMIUM_PATH or put chromium on the PATH (apt-get install chromium).')
 }
 
-/** @type {http.Server} */
+/** @type {Awaited<ReturnType<typeof listenOnLoopback>>} */
 let api
-/** @type {string} */
-let apiUrl
 
 beforeAll(async () => {
-  api = http.createServer((req, res) => {
-    req.resume()
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end('{"model":"gpt-4o-mini","contextWindow":128000,"usingEmulator":true}')
-  })
-  await new Promise((resolve) => api.listen(0, '127.0.0.1', () => resolve(undefined)))
-  apiUrl = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (api.address()).port}`
+  api = await listenOnLoopback(
+    http.createServer((req, res) => {
+      req.resume()
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"model":"gpt-4o-mini","contextWindow":128000,"usingEmulator":true}')
+    }),
+  )
 })
-afterAll(() => new Promise((resolve) => api.close(() => resolve(undefined))))
+afterAll(() => api.close())
 
 it('runs the development page and hot reload under the Content-Security-Policy', { timeout: 60_000 }, async () => {
-  const run = startProcess({ services__api__http__0: apiUrl, HOST: '' })
+  const run = startProcess({ services__api__http__0: api.url, HOST: '' })
   const browser = await chromium.launch({
     executablePath: findChromium(),
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],

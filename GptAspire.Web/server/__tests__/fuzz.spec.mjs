@@ -4,7 +4,7 @@
 import http from 'node:http'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeDist, spawnServer, startProcess } from './support.mjs'
+import { listenOnLoopback, makeDist, spawnServer, startProcess } from './support.mjs'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20251126)
 const PER_REQUEST_MS = 3000
@@ -234,15 +234,7 @@ async function startApi() {
       problem(404)
     })
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
-  return {
-    url: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve(undefined))
-      }),
-  }
+  return listenOnLoopback(server)
 }
 
 /**

@@ -5,7 +5,7 @@ import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createServer } from '../index.mjs'
 import { isCanonicalPath, PERMISSIONS_POLICY, resolveClientTrust } from '../security.mjs'
-import { makeDist, rawRequest } from './support.mjs'
+import { listenOnLoopback, makeDist, rawRequest } from './support.mjs'
 
 const silent = pino({ level: 'silent' })
 
@@ -21,17 +21,7 @@ async function startRecordingApi() {
       res.end('{"openapi":"3.1.1"}')
     })
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve(undefined))
-      }),
-  }
+  return { ...(await listenOnLoopback(server)), requests }
 }
 
 /** @type {Awaited<ReturnType<typeof startRecordingApi>>} */

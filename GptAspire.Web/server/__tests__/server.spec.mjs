@@ -7,7 +7,7 @@ import path from 'node:path'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, resolveApiUrl, resolveMode } from '../index.mjs'
-import { capturingLogger, makeDist, rawRequest, sleep, startProcess } from './support.mjs'
+import { capturingLogger, listenOnLoopback, makeDist, rawRequest, sleep, startProcess } from './support.mjs'
 
 const silent = pino({ level: 'silent' })
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
@@ -124,17 +124,7 @@ async function startUpstream() {
       res.end('{"status":404}')
     }
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve(undefined))
-      }),
-  }
+  return { ...(await listenOnLoopback(server)), requests }
 }
 
 /**
@@ -502,10 +492,8 @@ describe('server setup', () => {
 
   it('answers 504 ProblemDetails when the API takes the request but never answers', async () => {
     // Accepts and reads, never responds: a frozen API, or a proxy holding the connection with no API behind it.
-    const frozen = net.createServer((socket) => socket.resume())
-    await new Promise((resolve) => frozen.listen(0, '127.0.0.1', () => resolve(undefined)))
-    const { port } = /** @type {net.AddressInfo} */ (frozen.address())
-    const web = await createServer({ mode: 'production', apiUrl: `http://127.0.0.1:${port}`, distDir, logger: silent, apiResponseTimeoutMs: 300 })
+    const frozen = await listenOnLoopback(net.createServer((socket) => socket.resume()))
+    const web = await createServer({ mode: 'production', apiUrl: frozen.url, distDir, logger: silent, apiResponseTimeoutMs: 300 })
     const base = await web.listen(0, '127.0.0.1')
     try {
       const started = Date.now()
@@ -515,7 +503,7 @@ describe('server setup', () => {
       expect(Date.now() - started).toBeLessThan(3000)
     } finally {
       await web.close()
-      frozen.close()
+      await frozen.close()
     }
   })
 
@@ -651,22 +639,22 @@ describe('server process', () => {
   it('exports traces and logs over OTLP and sends the server span as traceparent upstream', { timeout: 40_000 }, async () => {
     /** @type {{ path: string, body: any }[]} */
     const received = []
-    const collector = http.createServer((req, res) => {
-      let body = ''
-      req.on('data', (chunk) => (body += chunk))
-      req.on('end', () => {
-        received.push({ path: req.url ?? '', body: JSON.parse(body || '{}') })
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end('{}')
-      })
-    })
-    await new Promise((resolve) => collector.listen(0, '127.0.0.1', () => resolve(undefined)))
-    const { port } = /** @type {import('node:net').AddressInfo} */ (collector.address())
+    const collector = await listenOnLoopback(
+      http.createServer((req, res) => {
+        let body = ''
+        req.on('data', (chunk) => (body += chunk))
+        req.on('end', () => {
+          received.push({ path: req.url ?? '', body: JSON.parse(body || '{}') })
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end('{}')
+        })
+      }),
+    )
 
     try {
       const run = startProcess({
         services__api__http__0: upstream.url,
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_SERVICE_NAME: 'web-under-test',
         OTEL_METRICS_EXPORTER: 'none',
@@ -694,8 +682,7 @@ describe('server process', () => {
       expect(JSON.stringify(logs)).toContain('web server listening')
       expect(JSON.stringify(received)).toContain('web-under-test')
     } finally {
-      collector.closeAllConnections()
-      await new Promise((resolve) => collector.close(() => resolve(undefined)))
+      await collector.close()
     }
   })
 })

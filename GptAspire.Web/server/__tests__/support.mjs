@@ -1,5 +1,6 @@
 // Test helpers shared by the server specs: raw HTTP (fetch would normalize the paths under
-// test), a logger whose records the test can read, and the web server as a child process.
+// test), a logger whose records the test can read, stand-in servers on loopback, and the web
+// server as a child process.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import http from 'node:http'
@@ -10,6 +11,26 @@ import pino from 'pino'
 
 export const webRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Starts a stand-in server (an API, a collector) on 127.0.0.1 and a free port.
+ * `close` ends its open connections too.
+ * @param {import('node:net').Server} server
+ */
+export async function listenOnLoopback(server) {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    /** @returns {Promise<void>} */
+    close: () =>
+      new Promise((resolve) => {
+        if (server instanceof http.Server) server.closeAllConnections()
+        server.close(() => resolve(undefined))
+      }),
+  }
+}
 
 /**
  * One request with the path exactly as given (no URL normalization), and the whole answer.
