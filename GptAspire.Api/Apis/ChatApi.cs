@@ -1,7 +1,8 @@
 using System.Globalization;
 using GptAspire.Api.Extensions;
 using GptAspire.Api.Models;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.Chat;
+using GptAspire.Api.Services.ClientLimits;
 using GptAspire.Api.Services.Streams;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;

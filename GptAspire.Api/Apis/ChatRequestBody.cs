@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using GptAspire.Api.Models;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.Chat;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;

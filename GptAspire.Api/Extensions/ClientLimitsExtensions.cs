@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
-using GptAspire.Api.Services;
+using GptAspire.Api.Apis;
+using GptAspire.Api.Services.Chat;
+using GptAspire.Api.Services.ClientLimits;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

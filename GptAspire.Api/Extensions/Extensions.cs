@@ -1,6 +1,7 @@
 using System.ClientModel.Primitives;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.Chat;
 using GptAspire.Api.Services.Streams;
+using GptAspire.Api.Services.Upstream;
 using Microsoft.Extensions.AI;
 using OpenAI;
 

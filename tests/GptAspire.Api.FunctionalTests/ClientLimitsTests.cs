@@ -5,6 +5,7 @@ using System.Net.ServerSentEvents;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using GptAspire.Api.Apis;
 using Limits = GptAspire.Api.FunctionalTests.ApiFixture.Limits;
 
 namespace GptAspire.Api.FunctionalTests;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using GptAspire.Api.Models;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.Chat;
 using Microsoft.Extensions.Options;
 
 namespace GptAspire.Api.Tests;

@@ -1,5 +1,5 @@
 using GptAspire.Api.Models;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.Chat;
 
 namespace GptAspire.Api.Tests;
 

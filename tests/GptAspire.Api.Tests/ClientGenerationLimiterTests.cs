@@ -1,6 +1,6 @@
 using System.Text.Json;
 using GptAspire.Api.Extensions;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.ClientLimits;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,5 @@
 using System.Net;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.ClientLimits;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 

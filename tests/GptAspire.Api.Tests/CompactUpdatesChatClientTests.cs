@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.Upstream;
 using Microsoft.Extensions.AI;
 
 namespace GptAspire.Api.Tests;

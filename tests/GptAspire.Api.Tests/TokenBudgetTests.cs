@@ -1,4 +1,5 @@
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.Chat;
+
 
 namespace GptAspire.Api.Tests;
 

@@ -2,7 +2,7 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Net;
 using GptAspire.Api.Models;
-using GptAspire.Api.Services;
+using GptAspire.Api.Services.Upstream;
 
 namespace GptAspire.Api.Tests;
 

@@ -1,3 +1,4 @@
+using GptAspire.Api.Services.Chat;
 using Microsoft.Extensions.Options;
 
 namespace GptAspire.Api.Services.Streams;

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using GptAspire.Api.Models;
+using GptAspire.Api.Services.Chat;
+using GptAspire.Api.Services.Upstream;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

@@ -1,7 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.ClientLimits;
 
 /// <summary>
 /// Caps the generations a client has running at once, wherever they run. A generation can outlive the request

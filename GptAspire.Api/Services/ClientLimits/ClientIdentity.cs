@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.ClientLimits;
 
 /// <summary>
 /// Who a client is, for its limits: the signed-in user when Azure Container Apps authentication signs users in

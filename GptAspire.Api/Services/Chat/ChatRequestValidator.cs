@@ -1,6 +1,6 @@
 using GptAspire.Api.Models;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Chat;
 
 /// <summary>
 /// Checks a <see cref="ChatRequest"/> and names every bad field by its JSON path

@@ -1,6 +1,6 @@
 using GptAspire.Tokenization;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Chat;
 
 /// <summary>
 /// Counts tokens locally, as OpenAI bills them, so that a prompt that cannot fit the context window is

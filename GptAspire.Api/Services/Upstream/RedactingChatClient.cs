@@ -2,7 +2,7 @@ using System.ClientModel;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Upstream;
 
 /// <summary>
 /// Keeps the upstream body out of the OpenAI SDK's error messages. The SDK writes the body of a failed call into

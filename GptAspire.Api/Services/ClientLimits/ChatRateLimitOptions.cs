@@ -1,4 +1,4 @@
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.ClientLimits;
 
 /// <summary>
 /// Per-client limits of the chat endpoints, from the <c>Chat:RateLimits</c> configuration section. A client is

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Upstream;
 
 /// <summary>
 /// Keeps what an answer leaves in memory per token small. The OpenTelemetry chat client above this one keeps

@@ -1,4 +1,4 @@
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Chat;
 
 /// <summary>Settings of the chat stream, from the <c>Chat</c> configuration section.</summary>
 public sealed class ChatStreamOptions

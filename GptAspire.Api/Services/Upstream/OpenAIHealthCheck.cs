@@ -3,7 +3,7 @@ using System.ClientModel.Primitives;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenAI;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Upstream;
 
 /// <summary>
 /// Checks that the configured OpenAI endpoint answers and accepts the key, by listing its models (free, and

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using GptAspire.Api.Models;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Upstream;
 
 /// <summary>
 /// Turns a failure of the OpenAI call into the <c>error</c> event users see. Messages are written for

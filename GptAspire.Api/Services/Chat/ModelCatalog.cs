@@ -1,4 +1,4 @@
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Chat;
 
 /// <summary>What the API knows of the model it talks to.</summary>
 /// <param name="Model">The model (or Azure deployment) name shown to users.</param>

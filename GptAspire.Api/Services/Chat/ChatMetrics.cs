@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Chat;
 
 /// <summary>
 /// The API's own stream metrics (meter <c>GptAspire.Chat</c>): time to first token, tokens per second,

@@ -2,12 +2,14 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using GptAspire.Api.Models;
+using GptAspire.Api.Services.ClientLimits;
 using GptAspire.Api.Services.Streams;
+using GptAspire.Api.Services.Upstream;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Chat;
 
 /// <summary>What <see cref="ChatStreamService.StartAsync"/> gave.</summary>
 public abstract record ChatStart

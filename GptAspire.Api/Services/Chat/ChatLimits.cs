@@ -1,7 +1,7 @@
 using GptAspire.Api.Models;
 using Microsoft.Extensions.Options;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Chat;
 
 /// <summary>
 /// The server's limits on one chat: the largest <c>maxTokens</c> a request may ask for, the cap applied when it

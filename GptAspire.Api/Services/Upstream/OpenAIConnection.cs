@@ -4,7 +4,7 @@ using System.Data.Common;
 using Azure.Identity;
 using OpenAI;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Services.Upstream;
 
 /// <summary>
 /// The parsed <c>ConnectionStrings:openai</c>, in the shape of Aspire's OpenAI integrations:

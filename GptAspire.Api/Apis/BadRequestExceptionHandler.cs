@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 
-namespace GptAspire.Api.Services;
+namespace GptAspire.Api.Apis;
 
 /// <summary>
 /// Answers a request that broke HTTP's rules (a body arriving too slowly: 408, too large: 413, malformed: 400)
