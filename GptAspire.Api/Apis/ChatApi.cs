@@ -42,7 +42,7 @@ public static class ChatApi
 
         api.MapGet("/chat/stream/{requestId}", ResumeChat)
             .WithName("ResumeChat")
-            .WithSummary("Streams an answer again: the events after Last-Event-ID (or ?lastEventId=), then the live rest.")
+            .WithSummary("Streams an answer again: the events after Last-Event-ID (or ?lastEventId=), then the live rest; 204 when it has ended and the client has its last event.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireRateLimiting(ClientLimitsExtensions.ChatPolicy);
 
@@ -60,7 +60,7 @@ public static class ChatApi
     public static async Task<IResult> StartChat(
         ChatRequestBody body, ChatStreamService chat, ChatStreamStore store, HttpContext context, CancellationToken cancellationToken)
     {
-        return await chat.StartAsync(body.Request!, ClientIdentity.PartitionKey(context), cancellationToken) switch
+        return await chat.StartAsync(body.Request!, ClientIdentity.PartitionKey(context), ClientIdentity.StreamOwner(context), cancellationToken) switch
         {
             ChatStart.Started started => new ChatStreamResult(started.Reader, store),
             ChatStart.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),
@@ -70,11 +70,12 @@ public static class ChatApi
         };
     }
 
-    public static async Task<Results<ChatStreamResult, ProblemHttpResult>> ResumeChat(
+    public static async Task<Results<ChatStreamResult, NoContent, ProblemHttpResult>> ResumeChat(
         string requestId,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
         [FromQuery] string? lastEventId,
         ChatStreamStore store,
+        HttpContext context,
         CancellationToken cancellationToken)
     {
         if (!TryParseEventId(lastEventIdHeader ?? lastEventId, out var afterId))
@@ -85,14 +86,26 @@ public static class ChatApi
                 detail: "Last-Event-ID must be the id of an event of this stream: a whole number from 0.");
         }
 
-        var reader = await store.OpenAsync(requestId, afterId, cancellationToken);
-        return reader is null ? NotFound() : new ChatStreamResult(reader, store);
+        var reader = await store.OpenAsync(requestId, afterId, ClientIdentity.StreamOwner(context), cancellationToken);
+        if (reader is null)
+        {
+            return NotFound();
+        }
+
+        // Resumed from its last event, an ended answer has nothing more: 204 tells an EventSource to stop reconnecting.
+        if (reader.Stream is { IsCompleted: true, Last: { } last } ended && afterId >= last.Id && ended.ReleasedCount == ended.NextId)
+        {
+            store.Release(reader);
+            return TypedResults.NoContent();
+        }
+
+        return new ChatStreamResult(reader, store);
     }
 
     public static async Task<Results<Accepted, Ok, ProblemHttpResult>> StopChat(
-        string requestId, ChatStreamStore store, CancellationToken cancellationToken)
+        string requestId, ChatStreamStore store, HttpContext context, CancellationToken cancellationToken)
     {
-        return await store.StopAsync(requestId, cancellationToken) switch
+        return await store.StopAsync(requestId, ClientIdentity.StreamOwner(context), cancellationToken) switch
         {
             StopOutcome.Stopping => TypedResults.Accepted((string?)null),
             StopOutcome.AlreadyEnded => TypedResults.Ok(),

@@ -1,6 +1,7 @@
 using System.ClientModel.Primitives;
 using GptAspire.Api.Services.Chat;
 using GptAspire.Api.Services.Streams;
+using GptAspire.Api.Services.Streams.Redis;
 using GptAspire.Api.Services.Upstream;
 using Microsoft.Extensions.AI;
 using OpenAI;
@@ -24,9 +25,6 @@ public static class Extensions
         var section = builder.Configuration.GetSection(ChatStreamOptions.SectionName);
         builder.Services.AddOptions<ChatStreamOptions>()
             .Bind(section)
-            .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Chat:HeartbeatInterval must be positive.")
-            .Validate(o => o.UpstreamIdleTimeout > TimeSpan.Zero, "Chat:UpstreamIdleTimeout must be positive.")
-            .Validate(o => o.MaxAnswerDuration > TimeSpan.Zero, "Chat:MaxAnswerDuration must be positive.")
             .Validate(o => o.UpstreamConnectTimeout > TimeSpan.Zero, "Chat:UpstreamConnectTimeout must be positive.")
             .Validate(o => o.MaxUpstreamConnections > 0, "Chat:MaxUpstreamConnections must be positive.")
             .Validate(o => o.MaxRequestBodyBytes > 0, "Chat:MaxRequestBodyBytes must be positive.")
@@ -51,6 +49,8 @@ public static class Extensions
         builder.Services.AddSingleton<ChatLimits>();
         builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<ChatStreamService>();
+        // The store hands the answers this replica takes over to the chat service (resolved when needed: it needs the store).
+        builder.Services.AddSingleton<IChatGenerationRunner>(services => services.GetRequiredService<ChatStreamService>());
         builder.AddChatStreamStore();
 
         builder.AddOpenAIChatClient(connection, settings.RecordMessageContent);
@@ -74,6 +74,10 @@ public static class Extensions
     {
         builder.Services.AddOptions<ChatStreamsOptions>()
             .Bind(builder.Configuration.GetSection(ChatStreamsOptions.SectionName))
+            .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Chat:Streams:HeartbeatInterval must be positive.")
+            .Validate(o => o.UpstreamIdleTimeout > TimeSpan.Zero, "Chat:Streams:UpstreamIdleTimeout must be positive.")
+            .Validate(o => o.MaxAnswerDuration > TimeSpan.Zero, "Chat:Streams:MaxAnswerDuration must be positive.")
+            .Validate(o => o.TakeoverAfter > TimeSpan.Zero, "Chat:Streams:TakeoverAfter must be positive.")
             .Validate(o => o.RetainFor > TimeSpan.Zero, "Chat:Streams:RetainFor must be positive.")
             .Validate(o => o.AbandonAfter > TimeSpan.Zero, "Chat:Streams:AbandonAfter must be positive.")
             .Validate(o => o.MaxLiveStreams > 0, "Chat:Streams:MaxLiveStreams must be positive.")
@@ -95,6 +99,10 @@ public static class Extensions
             });
             builder.Services.AddSingleton<IChatStreamBackplane, RedisChatStreamBackplane>();
             builder.Services.AddExceptionHandler<StreamStoreUnavailableExceptionHandler>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IChatStreamBackplane, InMemoryChatStreamBackplane>();
         }
 
         builder.Services.AddHostedService<ChatStreamClock>();
@@ -142,7 +150,7 @@ public static class Extensions
     }
 
     private static OpenAI.Chat.ChatClient CreateChatClient(OpenAIConnection connection, PipelineTransport transport) =>
-        // The API's own idle timeout (Chat:UpstreamIdleTimeout) watches the stream; the SDK must not retry.
+        // The API's own idle timeout (Chat:Streams:UpstreamIdleTimeout) watches the stream; the SDK must not retry.
         connection.CreateClient(new OpenAIClientOptions
         {
             Transport = transport,

@@ -44,7 +44,7 @@ public static class ChatErrorCodes
     /// <summary>The API is shutting down; the answer can be asked for again.</summary>
     public const string ServerShuttingDown = "server_shutting_down";
 
-    /// <summary>The answer streamed for longer than <c>Chat:MaxAnswerDuration</c>.</summary>
+    /// <summary>The answer streamed for longer than <c>Chat:Streams:MaxAnswerDuration</c>.</summary>
     public const string AnswerTooLong = "answer_too_long";
 
     /// <summary>The answer reached the stream's event or byte limit (<c>Chat:Streams</c>).</summary>

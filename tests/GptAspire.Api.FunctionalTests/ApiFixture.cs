@@ -218,8 +218,8 @@ public sealed class ApiFixture : IAsyncLifetime
         : LoopbackFactory<Program>(new Dictionary<string, string>
         {
             ["ConnectionStrings:openai"] = connectionString,
-            ["Chat:HeartbeatInterval"] = "00:00:01",
-            ["Chat:UpstreamIdleTimeout"] = "00:00:05",
+            ["Chat:Streams:HeartbeatInterval"] = "00:00:01",
+            ["Chat:Streams:UpstreamIdleTimeout"] = "00:00:05",
             ["Chat:MaxRequestBodyBytes"] = "65536",
             ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",

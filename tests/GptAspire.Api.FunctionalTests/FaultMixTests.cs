@@ -36,7 +36,7 @@ public sealed class FaultMixTests(ApiFixture fixture)
     [Fact]
     public async Task Two_hundred_concurrent_streams_with_a_fifth_failing_lose_duplicate_and_reorder_nothing()
     {
-        await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string> { ["Chat:UpstreamIdleTimeout"] = "00:00:08" });
+        await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string> { ["Chat:Streams:UpstreamIdleTimeout"] = "00:00:08" });
         var expected = await ExpectedRepliesAsync();
 
         // One answer first, so that the mix measures streams, not the first call's start-up.

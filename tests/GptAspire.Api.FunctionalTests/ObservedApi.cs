@@ -27,9 +27,9 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
         _settings = new Dictionary<string, string>
         {
             ["ConnectionStrings:openai"] = $"Endpoint={new Uri(fixture.EmulatorAddress, "v1")};Key={key};Model=gpt-4o-mini",
-            ["Chat:HeartbeatInterval"] = "00:00:01",
+            ["Chat:Streams:HeartbeatInterval"] = "00:00:01",
             // Long enough for a cold first call on a busy machine; tests of the idle timeout set their own.
-            ["Chat:UpstreamIdleTimeout"] = "00:00:30",
+            ["Chat:Streams:UpstreamIdleTimeout"] = "00:00:30",
             ["Chat:Streams:AbandonAfter"] = "00:00:02",
             // Every test is the same loopback client: per-client limits stay out of reach unless a test sets them.
             ["Chat:RateLimits:BurstLimit"] = "100000",

@@ -14,7 +14,7 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
     public async Task An_answer_that_trickles_on_past_MaxAnswerDuration_ends_with_answer_too_long_and_upstream_is_cancelled()
     {
         // A token every 1.5 s never trips the 5 s idle timeout; only the cap on the whole answer ends it.
-        await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string> { ["Chat:MaxAnswerDuration"] = "00:00:04" });
+        await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string> { ["Chat:Streams:MaxAnswerDuration"] = "00:00:04" });
         var clock = Stopwatch.StartNew();
 
         var (_, events) = await ChatStream.PostAsync(api.Client, ChatStream.Body("Trickle [emulator:long] [emulator:delay=1500]"), Timeout);
@@ -63,7 +63,7 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
             {
                 ["ConnectionStrings:openai"] = $"Endpoint=http://127.0.0.1:{endpoint.Port}/v1;Key={ApiFixture.Key};Model=gpt-4o-mini",
                 ["Chat:UpstreamConnectTimeout"] = connectTimeout,
-                ["Chat:UpstreamIdleTimeout"] = idleTimeout,
+                ["Chat:Streams:UpstreamIdleTimeout"] = idleTimeout,
             });
             var clock = Stopwatch.StartNew();
             var (_, events) = await ChatStream.PostAsync(api.Client, ChatStream.Body("Anyone there?"), Timeout);

@@ -61,7 +61,7 @@ public class ApiImageTests(ApiImageFixture image) : IClassFixture<ApiImageFixtur
         // Azure Container Apps' ingress (Envoy) closes a request that sends nothing for 240 s; the API's
         // `: ping` comments keep a slow stream (a long first token, a quiet model) open.
         var settings = JsonNode.Parse(image.AppFiles["app/appsettings.json"])!;
-        var heartbeat = TimeSpan.Parse((string)settings["Chat"]!["HeartbeatInterval"]!, CultureInfo.InvariantCulture);
+        var heartbeat = TimeSpan.Parse((string)settings["Chat"]!["Streams"]!["HeartbeatInterval"]!, CultureInfo.InvariantCulture);
 
         Assert.InRange(heartbeat, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(120));
         Assert.True(heartbeat < TimeSpan.FromSeconds(240));

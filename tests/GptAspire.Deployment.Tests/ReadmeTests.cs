@@ -50,7 +50,7 @@ public class ReadmeTests(ManifestFixture manifest) : IClassFixture<ManifestFixtu
         var section = Section();
         var exposed = DockerfileTests.FinalStage().Single(i => i.Keyword == "EXPOSE").Arguments;
         var settings = JsonNode.Parse(Repo.ReadText("GptAspire.Api", "appsettings.json"))!;
-        var heartbeat = TimeSpan.Parse((string)settings["Chat"]!["HeartbeatInterval"]!, CultureInfo.InvariantCulture);
+        var heartbeat = TimeSpan.Parse((string)settings["Chat"]!["Streams"]!["HeartbeatInterval"]!, CultureInfo.InvariantCulture);
 
         Assert.Contains($"`web` (external HTTPS, port {exposed})", section, StringComparison.Ordinal);
         Assert.Contains("`api` (internal, port 8080)", section, StringComparison.Ordinal);

@@ -5,23 +5,11 @@ public sealed class ChatStreamOptions
 {
     public const string SectionName = "Chat";
 
-    /// <summary>
-    /// A <c>: ping</c> comment is sent after this much silence, so that proxies (Azure Container Apps
-    /// closes idle connections after 240 s) and browsers keep the stream open.
-    /// </summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>The longest wait for the first token, or between two tokens, before <c>upstream_timeout</c>.</summary>
-    public TimeSpan UpstreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
-
     /// <summary>The longest wait for a connection to OpenAI before <c>upstream_connect_timeout</c>.</summary>
     public TimeSpan UpstreamConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Connections to OpenAI at most; more answers at once wait for one.</summary>
     public int MaxUpstreamConnections { get; set; } = 1000;
-
-    /// <summary>The longest an answer may stream before it ends with <c>error</c> <c>answer_too_long</c>.</summary>
-    public TimeSpan MaxAnswerDuration { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Bodies larger than this are refused with 400 before they are read.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;

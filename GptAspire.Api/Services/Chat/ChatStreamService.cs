@@ -31,7 +31,8 @@ public abstract record ChatStart
 /// Runs chat answers from the <see cref="IChatClient"/> as the API's named events: <c>start</c>, <c>token</c>*,
 /// <c>usage</c>, <c>finish</c>, or <c>error</c> last on failure. A generation runs on its own, not on the request
 /// that started it, and writes its events to the <see cref="ChatStreamStore"/>, where any connection can read
-/// them. All OpenAI-specific handling of the API lives here and in <see cref="UpstreamErrors"/>.
+/// them. It also continues the answers this replica takes over from another one. All OpenAI-specific handling of
+/// the API lives here and in <see cref="UpstreamErrors"/>.
 /// </summary>
 public sealed partial class ChatStreamService(
     IChatClient chatClient,
@@ -41,17 +42,19 @@ public sealed partial class ChatStreamService(
     ClientGenerationLimiter generations,
     ChatMetrics metrics,
     ChatStreamStore store,
-    IOptions<ChatStreamOptions> options,
     IOptions<JsonOptions> json,
-    ILogger<ChatStreamService> logger)
+    ILogger<ChatStreamService> logger) : IChatGenerationRunner
 {
+    private static readonly ActivitySource Source = new(typeof(ChatStreamService).Assembly.GetName().Name!);
+
     private readonly JsonSerializerOptions _json = json.Value.SerializerOptions;
 
     /// <summary>
     /// Checks the token budget and the client's running generations (<paramref name="client"/>: see
-    /// <see cref="ClientIdentity.PartitionKey"/>), then starts the generation in the background.
+    /// <see cref="ClientIdentity.PartitionKey"/>), then starts the generation in the background. Only
+    /// <paramref name="principal"/> may read and stop it (null: anyone with its id).
     /// </summary>
-    public async Task<ChatStart> StartAsync(ChatRequest request, string client, CancellationToken cancellationToken)
+    public async Task<ChatStart> StartAsync(ChatRequest request, string client, string? principal, CancellationToken cancellationToken)
     {
         var errors = limits.ValidatePrompt(request, out var promptTokens);
         if (errors.Count > 0)
@@ -70,10 +73,13 @@ public sealed partial class ChatStreamService(
         }
 
         var requestId = Guid.NewGuid().ToString("n");
+        var stored = new StoredGeneration(
+            [.. request.Messages!.Select(m => new StoredMessage(m.Role!, m.Content!))],
+            request.MaxTokens!.Value, request.Temperature, promptTokens, Activity.Current?.Id, principal);
         ChatStreamBuffer? stream;
         try
         {
-            stream = await store.TryCreateAsync(requestId, cancellationToken);
+            stream = await store.TryCreateAsync(requestId, stored, cancellationToken);
         }
         catch
         {
@@ -94,41 +100,107 @@ public sealed partial class ChatStreamService(
         var traceId = Activity.Current?.TraceId.ToHexString() ?? ActivityTraceId.CreateRandom().ToHexString();
         var start = new StartEvent(
             requestId, model.Model, traceId, promptTokens, model.ContextWindow, model.ContextWindow - promptTokens,
-            (int)options.Value.HeartbeatInterval.TotalSeconds, request.MaxTokens);
+            (int)store.Options.HeartbeatInterval.TotalSeconds, request.MaxTokens);
         store.Append(stream, frames.Event(ChatEventNames.Start, start));
 
         // The generation keeps the request's trace (Activity.Current flows) but not its cancellation.
+        var messages = stored.Messages.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)).ToList();
+        var call = new Call(messages, stored.MaxTokens, stored.Temperature, promptTokens, Before: null);
         _ = Task.Run(async () =>
         {
             using (lease)
             {
-                try
-                {
-                    await GenerateAsync(request, promptTokens, stream, frames);
-                }
-                catch (Exception e) when (!stream.IsCompleted)
-                {
-                    // A bug must not leave readers waiting forever: they get a last event, operators the stack.
-                    LogGenerationFailed(logger, stream.RequestId, e);
-                    var error = UpstreamErrors.Internal();
-                    await store.CompleteAsync(stream, new ChatStreamFrameWriter(_json, stream.NextId).Event(ChatEventNames.Error, error, error.Code));
-                }
+                await RunAsync(stream, frames, call);
             }
         }, CancellationToken.None);
         return new ChatStart.Started(reader);
     }
 
-    private async Task GenerateAsync(ChatRequest request, int promptTokens, ChatStreamBuffer stream, ChatStreamFrameWriter frames)
+    /// <summary>
+    /// Continues an answer this replica took over: the model is asked again with the partial answer as the
+    /// assistant's message and the rest of the token cap, and its text goes on from the stream's next id. A
+    /// stopped answer ends <c>finish stopped</c> and one nobody attended ends <c>abandoned</c>, without a call.
+    /// </summary>
+    public void Continue(ChatStreamBuffer stream, Takeover takeover) => _ = Task.Run(async () =>
+    {
+        // A new trace, linked to the one that started the answer (that request ended long ago).
+        Activity.Current = null;
+        ActivityContext.TryParse(takeover.Generation.TraceParent, null, out var origin);
+        using var activity = Source.StartActivity(
+            "chat continue", ActivityKind.Internal, parentContext: default,
+            links: origin == default ? null : [new ActivityLink(origin)]);
+        activity?.SetTag("gptaspire.stream.id", stream.RequestId);
+        activity?.SetTag("gptaspire.stream.from_event", stream.NextId);
+        activity?.SetTag("gptaspire.stream.handed_over", takeover.HandedOver);
+
+        var frames = new ChatStreamFrameWriter(_json, stream.NextId);
+        var generation = takeover.Generation;
+        var partial = PartialAnswer(stream);
+        var produced = partial.Length == 0 ? 0 : tokenCounter.Count(partial);
+        var messages = generation.Messages.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)).ToList();
+        if (partial.Length > 0)
+        {
+            messages.Add(new ChatMessage(ChatRole.Assistant, partial));
+        }
+
+        var call = new Call(
+            messages, generation.MaxTokens - produced, generation.Temperature, generation.PromptTokens + produced,
+            new Before(partial, generation.PromptTokens, produced));
+        if (takeover.StopRequested)
+        {
+            stream.TryAbort(GenerationAbortReason.Stopped);
+        }
+        else if (!takeover.HandedOver && takeover.Unattended >= store.Options.AbandonAfter)
+        {
+            stream.TryAbort(GenerationAbortReason.Abandoned);
+        }
+
+        await RunAsync(stream, frames, call);
+    }, CancellationToken.None);
+
+    // The text of the token events so far.
+    private string PartialAnswer(ChatStreamBuffer stream)
+    {
+        var frames = new List<ReadOnlyMemory<byte>>();
+        stream.CopyFrames(0, int.MaxValue, long.MaxValue, frames);
+        var text = new StringBuilder();
+        foreach (var frame in frames)
+        {
+            if (ChatStreamEvent.NameOf(frame.Span) == ChatEventNames.Token)
+            {
+                text.Append(JsonSerializer.Deserialize<TokenEvent>(ChatStreamEvent.Data(frame.Span), _json)!.Text);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private async Task RunAsync(ChatStreamBuffer stream, ChatStreamFrameWriter frames, Call call)
+    {
+        try
+        {
+            await GenerateAsync(stream, frames, call);
+        }
+        catch (Exception e) when (!stream.IsCompleted && !stream.IsRelinquished)
+        {
+            // A bug must not leave readers waiting forever: they get a last event, operators the stack.
+            LogGenerationFailed(logger, stream.RequestId, e);
+            var error = GenerationEndings.Internal();
+            store.Complete(stream, new ChatStreamFrameWriter(_json, stream.NextId).Event(ChatEventNames.Error, error, error.Code));
+        }
+    }
+
+    private async Task GenerateAsync(ChatStreamBuffer stream, ChatStreamFrameWriter frames, Call call)
     {
         using var measurement = metrics.Start(model.Model);
-        var messages = request.Messages!.Select(m => new ChatMessage(new ChatRole(m.Role!), m.Content)).ToList();
         var chatOptions = new ChatOptions
         {
-            MaxOutputTokens = request.MaxTokens,
-            Temperature = (float?)request.Temperature,
+            MaxOutputTokens = Math.Max(1, call.MaxTokens),
+            Temperature = (float?)call.Temperature,
         };
 
         var cancellation = stream.GenerationAborted;
+        var seam = call.Before is { Text.Length: > 0 } before ? new ContinuationSeam(before.Text) : null;
         var answer = new StringBuilder();
         string? finishReason = null;
         UsageDetails? usage = null;
@@ -137,37 +209,49 @@ public sealed partial class ChatStreamService(
 
         try
         {
-            await foreach (var update in chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellation).WithCancellation(cancellation))
+            if (call.MaxTokens <= 0)
             {
-                if (update.FinishReason is { } reason)
+                // A taken-over answer that already used its whole cap.
+                finishReason = FinishReasons.Length;
+            }
+            else if (!cancellation.IsCancellationRequested)
+            {
+                await foreach (var update in chatClient.GetStreamingResponseAsync(call.Messages, chatOptions, cancellation).WithCancellation(cancellation))
                 {
-                    finishReason = reason.Value;
-                }
-
-                foreach (var content in update.Contents)
-                {
-                    if (content is UsageContent usageContent)
+                    if (update.FinishReason is { } reason)
                     {
-                        usage = usageContent.Details;
+                        finishReason = reason.Value;
                     }
-                }
 
-                var text = update.Text;
-                if (string.IsNullOrEmpty(text))
-                {
-                    // A chunk without text (role, finish, usage) still shows upstream is alive; a token's append does too.
-                    stream.Touch();
-                }
-                else
-                {
-                    measurement.Token();
-                    answer.Append(text);
-                    if (store.Append(stream, frames.Token(text)) == AppendResult.LimitReached)
+                    foreach (var content in update.Contents)
                     {
-                        frames.Rewind();
+                        if (content is UsageContent usageContent)
+                        {
+                            usage = usageContent.Details;
+                        }
+                    }
+
+                    var text = update.Text;
+                    if (seam is not null && !string.IsNullOrEmpty(text))
+                    {
+                        text = seam.Next(text);
+                    }
+
+                    if (string.IsNullOrEmpty(text))
+                    {
+                        // A chunk without text (role, finish, usage) still shows upstream is alive; a token's append does too.
+                        stream.Touch();
+                    }
+                    else if (!AppendToken(stream, frames, measurement, answer, text))
+                    {
                         tooLarge = true;
                         break;
                     }
+                }
+
+                if (!tooLarge && seam?.Flush() is { Length: > 0 } held && !AppendToken(stream, frames, measurement, answer, held))
+                {
+                    tooLarge = true;
                 }
             }
         }
@@ -183,19 +267,24 @@ public sealed partial class ChatStreamService(
         }
 
         var abort = stream.AbortReason;
+        if (GenerationEndings.EndsElsewhere(abort))
+        {
+            measurement.End(abort.ToString(), 0);
+            if (abort == GenerationAbortReason.TakenOver || await store.HandOverAsync(stream))
+            {
+                return;
+            }
+
+            abort = GenerationAbortReason.ShuttingDown;
+        }
+
         if (tooLarge)
         {
-            error = UpstreamErrors.StreamTooLarge();
+            error = GenerationEndings.StreamTooLarge();
         }
-        else if (error is null && abort != GenerationAbortReason.None && abort != GenerationAbortReason.Stopped)
+        else if (error is null && GenerationEndings.ErrorFor(abort) is { } ending)
         {
-            error = abort switch
-            {
-                GenerationAbortReason.Abandoned => UpstreamErrors.Abandoned(),
-                GenerationAbortReason.ShuttingDown => UpstreamErrors.ShuttingDown(),
-                GenerationAbortReason.TooLong => UpstreamErrors.AnswerTooLong(),
-                _ => UpstreamErrors.Timeout(),
-            };
+            error = ending;
             if (abort is GenerationAbortReason.UpstreamIdle or GenerationAbortReason.TooLong)
             {
                 LogUpstreamFailure(logger, stream.RequestId, error.Code, null, null, null);
@@ -215,19 +304,40 @@ public sealed partial class ChatStreamService(
         if (error is not null)
         {
             measurement.End(error.Code, 0);
-            await store.CompleteAsync(stream, frames.Event(ChatEventNames.Error, error, error.Code));
+            store.Complete(stream, frames.Event(ChatEventNames.Error, error, error.Code));
             return;
         }
 
-        var prompt = (int?)usage?.InputTokenCount ?? promptTokens;
-        var completion = (int?)usage?.OutputTokenCount ?? tokenCounter.Count(answer.ToString());
-        var total = (int?)usage?.TotalTokenCount ?? prompt + completion;
+        // After a takeover, usage is the sum of both calls: what the first one read and wrote, then the second.
+        var prompt = (call.Before?.PromptTokens ?? 0) + ((int?)usage?.InputTokenCount ?? call.PromptTokens);
+        var completion = (call.Before?.CompletionTokens ?? 0) + ((int?)usage?.OutputTokenCount ?? tokenCounter.Count(answer.ToString()));
+        var total = prompt + completion;
         measurement.End(finishReason!, completion);
         LogStreamFinished(logger, stream.RequestId, finishReason!, completion);
 
-        store.Append(stream, frames.Event(ChatEventNames.Usage, new UsageEvent(prompt, completion, total, Math.Max(0, model.ContextWindow - total))));
-        await store.CompleteAsync(stream, frames.Event(ChatEventNames.Finish, new FinishEvent(finishReason!)));
+        var usageEvent = frames.Event(ChatEventNames.Usage, new UsageEvent(prompt, completion, total, Math.Max(0, model.ContextWindow - total)));
+        store.Complete(stream, frames.Event(ChatEventNames.Finish, new FinishEvent(finishReason!)), usageEvent);
     }
+
+    // False when the stream refused the token (its event or byte limit).
+    private bool AppendToken(ChatStreamBuffer stream, ChatStreamFrameWriter frames, ChatMetrics.StreamMeasurement measurement, StringBuilder answer, string text)
+    {
+        measurement.Token();
+        answer.Append(text);
+        if (store.Append(stream, frames.Token(text)) == AppendResult.LimitReached)
+        {
+            frames.Rewind();
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>One call to the model: the messages, the rest of the token cap, and what came before a takeover.</summary>
+    private sealed record Call(List<ChatMessage> Messages, int MaxTokens, double? Temperature, int PromptTokens, Before? Before);
+
+    /// <summary>The answer so far when a takeover continues it, and what the first call cost.</summary>
+    private sealed record Before(string Text, int PromptTokens, int CompletionTokens);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat stream {RequestId} failed upstream: {ErrorCode} (status {UpstreamStatus}, upstream request {UpstreamRequestId}, {FailureKind})")]
     private static partial void LogUpstreamFailure(ILogger logger, string requestId, string errorCode, int? upstreamStatus, string? upstreamRequestId, string? failureKind);

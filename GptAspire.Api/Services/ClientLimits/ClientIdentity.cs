@@ -39,6 +39,21 @@ public static class ClientIdentity
         return context.Connection.RemoteIpAddress is { } address ? "ip:" + Network(address) : "ip:unknown";
     }
 
+    /// <summary>
+    /// Who owns the streams that <paramref name="context"/> starts: a hash of the signed-in user's id (only that user
+    /// may resume and stop them), or null for an anonymous client (the stream's unguessable id is its key).
+    /// </summary>
+    public static string? StreamOwner(HttpContext context)
+    {
+        if (context.Request.Headers[PrincipalIdHeader] is not [{ Length: > 0 and <= MaxPrincipalIdLength } id])
+        {
+            return null;
+        }
+
+        // Kept beside the stream (in Redis too): a hash, so that the store holds no user id.
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id)));
+    }
+
     /// <summary>The address of an IPv4 client, or the /64 network of an IPv6 client.</summary>
     public static IPAddress Network(IPAddress address)
     {

@@ -1,23 +1,24 @@
-using GptAspire.Api.Services.Chat;
 using Microsoft.Extensions.Options;
 
 namespace GptAspire.Api.Services.Streams;
 
 /// <summary>
 /// One clock for every stream of the process (instead of a timer per stream or per token): heartbeats,
-/// abandoned and stalled generations, expiry, the backplane's presence. On shutdown it ends every live
-/// generation with <c>server_shutting_down</c> and waits (up to the host's shutdown time) for them to say so.
+/// abandoned and stalled generations, expiry. It never waits on the network, so a slow or absent Redis cannot
+/// delay a heartbeat. On shutdown it ends every live generation (handed over to another replica when one is
+/// alive, else with <c>server_shutting_down</c>) and waits, up to the host's shutdown time, for them to end.
 /// </summary>
 public sealed partial class ChatStreamClock(
     ChatStreamStore store,
-    IOptions<ChatStreamOptions> chatOptions,
+    IOptions<ChatStreamsOptions> options,
     IHostApplicationLifetime lifetime,
     ILogger<ChatStreamClock> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // ApplicationStopping fires before the server stops accepting and drains: the readers of every open stream
-        // then get their final event and end, so the drain does not wait for answers that would never come.
+        // then get their final event (or resume elsewhere) and end, so the drain does not wait for answers that
+        // would never come.
         using var stopping = lifetime.ApplicationStopping.Register(() =>
         {
             LogClosing(logger, store.LiveCount);
@@ -30,12 +31,11 @@ public sealed partial class ChatStreamClock(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Redis may come later: the backplane subscribes again on the next ticks.
+            // Redis may come later: the backplane subscribes again on its own.
             LogStartFailed(logger, e.GetType().Name);
         }
 
-        var settings = chatOptions.Value;
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(settings.HeartbeatInterval.TotalMilliseconds / 2, 50, 1000));
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(options.Value.HeartbeatInterval.TotalMilliseconds / 2, 50, 1000));
         using var timer = new PeriodicTimer(period);
         try
         {
@@ -43,9 +43,9 @@ public sealed partial class ChatStreamClock(
             {
                 try
                 {
-                    await store.TickAsync(settings.HeartbeatInterval, settings.UpstreamIdleTimeout, settings.MaxAnswerDuration, stoppingToken);
+                    store.Tick();
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e)
                 {
                     LogTickFailed(logger, e);
                 }
@@ -67,7 +67,7 @@ public sealed partial class ChatStreamClock(
         await base.StopAsync(cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: ending {LiveStreams} live chat streams")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: ending or handing over {LiveStreams} live chat streams")]
     private static partial void LogClosing(ILogger logger, int liveStreams);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The shared stream store could not be reached at start ({Failure}); retrying")]

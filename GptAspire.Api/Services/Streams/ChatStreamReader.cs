@@ -7,7 +7,10 @@ public enum ReadOutcome
     Events,
     /// <summary>Nothing new for a heartbeat interval: send a heartbeat.</summary>
     Heartbeat,
-    /// <summary>The stream has ended and the reader has every event.</summary>
+    /// <summary>
+    /// The stream has ended and the reader has every event; or this replica gave the answer up to another one,
+    /// and the reader has every event it may send (no last event: its client resumes elsewhere).
+    /// </summary>
     End,
 }
 
@@ -47,13 +50,13 @@ public sealed class ChatStreamReader : IDisposable
     {
         while (true)
         {
-            var count = _stream.CopyAfter(_position, frames, out var completed);
+            var count = _stream.CopyAfter(_position, frames, out var ended);
             if (count > 0)
             {
                 _position = Math.Max(0, _position + 1) + count - 1;
                 LastSentAt = Environment.TickCount64;
-                // A completed stream's copy runs to its last event.
-                if (completed)
+                // An ended stream's copy runs to its last event (none when the answer was given up to another replica).
+                if (ended)
                 {
                     Last = _stream.Last;
                 }
@@ -61,7 +64,7 @@ public sealed class ChatStreamReader : IDisposable
                 return ReadOutcome.Events;
             }
 
-            if (completed)
+            if (ended)
             {
                 return ReadOutcome.End;
             }

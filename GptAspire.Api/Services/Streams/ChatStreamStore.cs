@@ -5,118 +5,138 @@ namespace GptAspire.Api.Services.Streams;
 
 /// <summary>
 /// Where generations live while they run and for <see cref="ChatStreamsOptions.RetainFor"/> after: in this
-/// process, and through an <see cref="IChatStreamBackplane"/> (Redis) for the other replicas when there is one.
-/// Bounded: a limit on live generations (503 past it), on retained streams, and on each stream's events and bytes.
+/// process, and through the <see cref="IChatStreamBackplane"/> for the other replicas. Bounded: a limit on live
+/// generations (503 past it), on retained streams, and on each stream's events and bytes.
 /// </summary>
-public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatStreamBackplane? backplane = null)
+public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatStreamBackplane backplane, IServiceProvider services)
+    : IChatStreamHost
 {
     private readonly ConcurrentDictionary<string, ChatStreamBuffer> _local = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<ChatStreamBuffer, byte> _mirrors = new();
+    private readonly Dictionary<string, ChatStreamBuffer> _mirrors = new(StringComparer.Ordinal);
+    private readonly Lock _mirrorGate = new();
+    private readonly ConcurrentDictionary<ChatStreamBuffer, byte> _live = new();
     private readonly ChatStreamsOptions _options = options.Value;
-    private int _live;
     private volatile bool _closed;
 
     public ChatStreamsOptions Options => _options;
 
     /// <summary>This replica's id when streams are shared between replicas; null with one replica.</summary>
-    public string? ReplicaId => backplane?.ReplicaId;
+    public string? ReplicaId => backplane.ReplicaId;
 
-    /// <summary>Connects the backplane (if any), so that stops from other replicas reach this one's generations.</summary>
-    public Task StartAsync() => backplane?.StartAsync(StopLocal) ?? Task.CompletedTask;
+    /// <summary>Connects the backplane, so that stops and takeovers from other replicas reach this one.</summary>
+    public Task StartAsync() => backplane.StartAsync(this);
 
     /// <summary>Generations running in this process.</summary>
-    public int LiveCount => Volatile.Read(ref _live);
+    public int LiveCount => _live.Count;
 
     /// <summary>
     /// A buffer for a new generation, or null when the API is full (or shutting down): answer 503 with
     /// <see cref="ChatStreamsOptions.RetryAfterWhenFull"/>.
     /// </summary>
-    public async ValueTask<ChatStreamBuffer?> TryCreateAsync(string requestId, CancellationToken cancellationToken)
+    public async ValueTask<ChatStreamBuffer?> TryCreateAsync(string requestId, StoredGeneration generation, CancellationToken cancellationToken)
     {
-        if (_closed)
+        if (_closed || _live.Count >= _options.MaxLiveStreams)
         {
             return null;
         }
 
-        if (Interlocked.Increment(ref _live) > _options.MaxLiveStreams)
+        var stream = new ChatStreamBuffer(requestId, _options.MaxEventsPerStream, _options.MaxBytesPerStream, generation.Principal);
+        if (!TryCountLive(stream))
         {
-            Interlocked.Decrement(ref _live);
             return null;
         }
 
-        var stream = new ChatStreamBuffer(requestId, _options.MaxEventsPerStream, _options.MaxBytesPerStream);
         _local[requestId] = stream;
-        if (backplane is not null)
+        try
         {
-            try
-            {
-                await backplane.CreatedAsync(stream, cancellationToken);
-            }
-            catch
-            {
-                _local.TryRemove(requestId, out _);
-                Interlocked.Decrement(ref _live);
-                throw;
-            }
+            await backplane.CreatedAsync(stream, generation, cancellationToken);
+        }
+        catch
+        {
+            _local.TryRemove(requestId, out _);
+            _live.TryRemove(stream, out _);
+            throw;
         }
 
         return stream;
     }
 
-    /// <summary>Appends an event (not the last) of a generation of this process, and publishes it to the other replicas.</summary>
+    private bool TryCountLive(ChatStreamBuffer stream)
+    {
+        _live[stream] = 0;
+        if (_live.Count <= _options.MaxLiveStreams)
+        {
+            return true;
+        }
+
+        _live.TryRemove(stream, out _);
+        return false;
+    }
+
+    /// <summary>Appends an event (not the last) of a generation of this process.</summary>
     public AppendResult Append(ChatStreamBuffer stream, ChatStreamEvent item)
     {
         if (item.IsTerminal)
         {
-            throw new ArgumentException("The last event goes through CompleteAsync.", nameof(item));
+            throw new ArgumentException("The last event goes through Complete.", nameof(item));
         }
 
         var result = stream.Append(item);
         if (result == AppendResult.Appended)
         {
-            backplane?.Published(stream, item);
+            backplane.Appended(stream);
         }
 
         return result;
     }
 
     /// <summary>
-    /// Appends the last event of a generation of this process. With a backplane it is stored there first, so that
-    /// when a reader sees the end, every replica already knows the stream has ended.
+    /// Appends the last event of a generation of this process, after <paramref name="usage"/> if there is one: both
+    /// at once, so that no reader anywhere sees the usage without the end.
     /// </summary>
-    public async Task CompleteAsync(ChatStreamBuffer stream, ChatStreamEvent last)
+    public void Complete(ChatStreamBuffer stream, ChatStreamEvent last, ChatStreamEvent? usage = null)
     {
-        try
+        var result = usage is null ? stream.Append(last) : stream.Append(usage, last);
+        if (result == AppendResult.Appended)
         {
-            if (backplane is not null)
-            {
-                await backplane.CompletedAsync(stream, last);
-            }
+            backplane.Appended(stream);
         }
-        finally
+
+        _live.TryRemove(stream, out _);
+    }
+
+    /// <summary>
+    /// Gives a generation stopped with <see cref="GenerationAbortReason.HandedOver"/> to another replica; false when
+    /// none can take it (then end it here).
+    /// </summary>
+    public async Task<bool> HandOverAsync(ChatStreamBuffer stream)
+    {
+        if (!await backplane.HandOverAsync(stream))
         {
-            // Readers here get the end even if Redis failed; the other replicas' readers end on the owner's lease.
-            if (stream.Append(last) == AppendResult.Appended)
-            {
-                Interlocked.Decrement(ref _live);
-            }
+            return false;
         }
+
+        Relinquished(stream);
+        return true;
     }
 
     /// <summary>
     /// A reader of stream <paramref name="requestId"/> after event <paramref name="afterId"/>, wherever it runs,
-    /// or null when no replica knows it (never existed, or expired).
+    /// or null when no replica knows it (never existed, expired, or belongs to another principal).
     /// </summary>
-    public async ValueTask<ChatStreamReader?> OpenAsync(string requestId, long afterId, CancellationToken cancellationToken)
+    public async ValueTask<ChatStreamReader?> OpenAsync(string requestId, long afterId, string? principal, CancellationToken cancellationToken)
     {
-        if (_local.TryGetValue(requestId, out var stream))
+        if (_local.TryGetValue(requestId, out var stream) && !stream.IsRelinquished)
         {
-            return stream.AttachReader(afterId);
+            return stream.Principal == principal ? stream.AttachReader(afterId) : null;
         }
 
-        if (backplane is null)
+        lock (_mirrorGate)
         {
-            return null;
+            if (_mirrors.TryGetValue(requestId, out var shared))
+            {
+                return shared.Principal == principal ? shared.AttachReader(afterId) : null;
+            }
         }
 
         var mirror = await backplane.OpenMirrorAsync(requestId, cancellationToken);
@@ -125,8 +145,36 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
             return null;
         }
 
-        _mirrors[mirror] = 0;
-        return mirror.AttachReader(afterId);
+        ChatStreamReader? reader = null;
+        ChatStreamBuffer? unused = null;
+        lock (_mirrorGate)
+        {
+            if (_mirrors.TryGetValue(requestId, out var first))
+            {
+                // One mirror per answer on this replica: a reader that opened one at the same time uses the first.
+                (unused, mirror) = (mirror, first);
+            }
+            else if (mirror.Principal == principal)
+            {
+                _mirrors[requestId] = mirror;
+            }
+            else
+            {
+                unused = mirror;
+            }
+
+            if (!ReferenceEquals(unused, mirror) && mirror.Principal == principal)
+            {
+                reader = mirror.AttachReader(afterId);
+            }
+        }
+
+        if (unused is not null)
+        {
+            backplane.MirrorClosed(unused);
+        }
+
+        return reader;
     }
 
     /// <summary>Called when a reader is done: a mirror without readers is closed at once.</summary>
@@ -134,21 +182,33 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
     {
         reader.Dispose();
         var stream = reader.Stream;
-        if (stream.IsMirror && stream.ReaderCount == 0 && _mirrors.TryRemove(stream, out _))
+        if (!stream.IsMirror)
         {
-            backplane!.MirrorClosed(stream);
+            return;
         }
+
+        lock (_mirrorGate)
+        {
+            if (stream.ReaderCount > 0 || !_mirrors.TryGetValue(stream.RequestId, out var mirror) || !ReferenceEquals(mirror, stream))
+            {
+                return;
+            }
+
+            _mirrors.Remove(stream.RequestId);
+        }
+
+        backplane.MirrorClosed(stream);
     }
 
-    /// <summary>Stops a generation wherever it runs.</summary>
-    public ValueTask<StopOutcome> StopAsync(string requestId, CancellationToken cancellationToken)
+    /// <summary>Stops a generation wherever it runs (only its principal may, when it has one).</summary>
+    public ValueTask<StopOutcome> StopAsync(string requestId, string? principal, CancellationToken cancellationToken)
     {
-        if (_local.TryGetValue(requestId, out var stream))
+        if (_local.TryGetValue(requestId, out var stream) && !stream.IsRelinquished)
         {
-            return ValueTask.FromResult(Stop(stream));
+            return ValueTask.FromResult(stream.Principal == principal ? Stop(stream) : StopOutcome.NotFound);
         }
 
-        return backplane?.StopAsync(requestId, cancellationToken) ?? ValueTask.FromResult(StopOutcome.NotFound);
+        return backplane.StopAsync(requestId, principal, cancellationToken);
     }
 
     /// <summary>Stops a generation of this process (a stop forwarded by the backplane lands here too).</summary>
@@ -166,13 +226,41 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
         return StopOutcome.Stopping;
     }
 
-    /// <summary>Refuses new generations and ends every live one with <c>server_shutting_down</c>.</summary>
+    /// <summary>This replica took a mirror's answer over: it is now a generation of this process.</summary>
+    public void Adopt(ChatStreamBuffer stream, Takeover takeover)
+    {
+        lock (_mirrorGate)
+        {
+            if (_mirrors.TryGetValue(stream.RequestId, out var mirror) && ReferenceEquals(mirror, stream))
+            {
+                _mirrors.Remove(stream.RequestId);
+            }
+        }
+
+        _live[stream] = 0;
+        _local[stream.RequestId] = stream;
+        services.GetRequiredService<IChatGenerationRunner>().Continue(stream, takeover);
+    }
+
+    /// <summary>Another replica has the answer now: its readers here end (they resume there), and it is forgotten here.</summary>
+    public void Relinquished(ChatStreamBuffer stream)
+    {
+        stream.Relinquish();
+        _live.TryRemove(stream, out _);
+        _local.TryRemove(new KeyValuePair<string, ChatStreamBuffer>(stream.RequestId, stream));
+    }
+
+    /// <summary>
+    /// Refuses new generations and ends every live one: handed over to another replica when one is alive (its
+    /// readers resume there), else with <c>server_shutting_down</c>.
+    /// </summary>
     public void Close()
     {
         _closed = true;
+        var reason = backplane.CanHandOver ? GenerationAbortReason.HandedOver : GenerationAbortReason.ShuttingDown;
         foreach (var stream in _local.Values)
         {
-            stream.TryAbort(GenerationAbortReason.ShuttingDown);
+            stream.TryAbort(reason);
         }
     }
 
@@ -181,23 +269,22 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
 
     /// <summary>
     /// The clock of all streams, about once a second: heartbeats for silent readers, abandoned, stalled and
-    /// too-long generations, expiry of finished streams, and the backplane's presence and liveness.
+    /// too-long generations, expiry of finished streams. Never waits on the network.
     /// </summary>
-    public async ValueTask TickAsync(TimeSpan heartbeatInterval, TimeSpan upstreamIdleTimeout, TimeSpan maxAnswerDuration, CancellationToken cancellationToken)
+    public void Tick()
     {
         var now = Environment.TickCount64;
-        var heartbeatMs = (long)heartbeatInterval.TotalMilliseconds;
-        var local = new List<ChatStreamBuffer>(_local.Count);
+        var heartbeatMs = (long)_options.HeartbeatInterval.TotalMilliseconds;
         List<ChatStreamBuffer>? retained = null;
 
         foreach (var stream in _local.Values)
         {
             Heartbeats(stream, now, heartbeatMs);
-            if (stream.IsCompleted)
+            if (stream.IsCompleted || stream.IsRelinquished)
             {
-                if (now - stream.CompletedAt >= _options.RetainFor.TotalMilliseconds)
+                if (now - stream.CompletedAt >= _options.RetainFor.TotalMilliseconds || stream.IsRelinquished && stream.ReaderCount == 0)
                 {
-                    _local.TryRemove(stream.RequestId, out _);
+                    _local.TryRemove(new KeyValuePair<string, ChatStreamBuffer>(stream.RequestId, stream));
                 }
                 else
                 {
@@ -207,18 +294,17 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
                 continue;
             }
 
-            local.Add(stream);
             if (stream.ReaderCount == 0
                 && now - stream.LastReaderLeftAt >= _options.AbandonAfter.TotalMilliseconds
-                && backplane?.IsReadElsewhere(stream) != true)
+                && !backplane.IsReadElsewhere(stream))
             {
                 stream.TryAbort(GenerationAbortReason.Abandoned);
             }
-            else if (now - stream.LastUpstreamActivityAt >= upstreamIdleTimeout.TotalMilliseconds)
+            else if (now - stream.LastUpstreamActivityAt >= _options.UpstreamIdleTimeout.TotalMilliseconds)
             {
                 stream.TryAbort(GenerationAbortReason.UpstreamIdle);
             }
-            else if (now - stream.StartedAt >= maxAnswerDuration.TotalMilliseconds)
+            else if (now - stream.StartedAt >= _options.MaxAnswerDuration.TotalMilliseconds)
             {
                 stream.TryAbort(GenerationAbortReason.TooLong);
             }
@@ -229,20 +315,19 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
             retained.Sort((a, b) => a.CompletedAt.CompareTo(b.CompletedAt));
             foreach (var stream in retained.Take(retained.Count - _options.MaxRetainedStreams))
             {
-                _local.TryRemove(stream.RequestId, out _);
+                _local.TryRemove(new KeyValuePair<string, ChatStreamBuffer>(stream.RequestId, stream));
             }
         }
 
-        var mirrors = new List<ChatStreamBuffer>(_mirrors.Count);
-        foreach (var mirror in _mirrors.Keys)
+        ChatStreamBuffer[] mirrors;
+        lock (_mirrorGate)
         {
-            Heartbeats(mirror, now, heartbeatMs);
-            mirrors.Add(mirror);
+            mirrors = [.. _mirrors.Values];
         }
 
-        if (backplane is not null)
+        foreach (var mirror in mirrors)
         {
-            await backplane.TickAsync(local, mirrors, cancellationToken);
+            Heartbeats(mirror, now, heartbeatMs);
         }
     }
 

@@ -3,7 +3,7 @@ namespace GptAspire.Api.Services.Streams;
 /// <summary>What <c>POST /api/chat/stream/{requestId}/stop</c> found.</summary>
 public enum StopOutcome
 {
-    /// <summary>No such stream (or it expired): 404.</summary>
+    /// <summary>No such stream (or it expired, or it belongs to someone else): 404.</summary>
     NotFound,
     /// <summary>The generation was asked to stop: 202.</summary>
     Stopping,
@@ -12,29 +12,28 @@ public enum StopOutcome
 }
 
 /// <summary>
-/// Shares streams between API replicas, like a SignalR backplane: the replica that generates publishes every
-/// event; any other replica can mirror the stream for its readers, forward a stop, and tell the generating
-/// replica that someone still reads. Without one (a single replica), streams live in memory only.
+/// Where the streams of one replica meet those of the others, like a SignalR backplane: the replica that generates
+/// an answer writes every event through it; any other replica mirrors the answer for its readers, forwards a stop,
+/// tells the generating replica that someone still reads, and takes the answer over when that replica dies or
+/// shuts down. Two implementations: <see cref="InMemoryChatStreamBackplane"/> (one replica: nothing is shared) and
+/// <see cref="Redis.RedisChatStreamBackplane"/>.
 /// </summary>
 public interface IChatStreamBackplane
 {
-    /// <summary>This replica's random id: in the <c>X-Stream-Replica</c> header, so a client can tell replicas apart.</summary>
-    string ReplicaId { get; }
+    /// <summary>This replica's random id (the <c>X-Stream-Replica</c> header), or null when nothing is shared.</summary>
+    string? ReplicaId { get; }
 
-    /// <summary>Starts listening for stops; <paramref name="stopLocal"/> stops a generation of this replica.</summary>
-    Task StartAsync(Func<string, StopOutcome> stopLocal);
+    /// <summary>True when another replica is alive to continue this one's answers (as of the last lease renewal).</summary>
+    bool CanHandOver { get; }
 
-    /// <summary>Announces a generation that starts on this replica.</summary>
-    ValueTask CreatedAsync(ChatStreamBuffer stream, CancellationToken cancellationToken);
+    /// <summary>Starts sharing: <paramref name="host"/> gets the stops and the takeovers that reach this replica.</summary>
+    Task StartAsync(IChatStreamHost host);
 
-    /// <summary>Publishes one event of a generation of this replica, in order. Must not block the generation.</summary>
-    void Published(ChatStreamBuffer stream, ChatStreamEvent item);
+    /// <summary>Announces a generation that starts on this replica, before its first event.</summary>
+    ValueTask CreatedAsync(ChatStreamBuffer stream, StoredGeneration generation, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Publishes the last event of a generation of this replica and marks it ended; completes once that is stored,
-    /// so that no reader anywhere sees the end before a stop or a resume on another replica would.
-    /// </summary>
-    Task CompletedAsync(ChatStreamBuffer stream, ChatStreamEvent last);
+    /// <summary>Called after each event the generation appends (the last one too). Must not block the generation.</summary>
+    void Appended(ChatStreamBuffer stream);
 
     /// <summary>
     /// A buffer fed with the events of a generation that runs on another replica (the events so far, then the live
@@ -42,18 +41,58 @@ public interface IChatStreamBackplane
     /// </summary>
     ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, CancellationToken cancellationToken);
 
-    /// <summary>Forwards a stop to the replica that generates <paramref name="requestId"/>.</summary>
-    ValueTask<StopOutcome> StopAsync(string requestId, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Called about once a second: keep readers' presence and this replica's liveness visible to the others, end
-    /// mirrors whose generating replica is gone, and say which of this replica's generations still have readers elsewhere.
-    /// </summary>
-    ValueTask TickAsync(IReadOnlyList<ChatStreamBuffer> local, IReadOnlyList<ChatStreamBuffer> mirrors, CancellationToken cancellationToken);
-
-    /// <summary>True when a reader on another replica read <paramref name="stream"/> within the abandon time (known as of the last tick).</summary>
-    bool IsReadElsewhere(ChatStreamBuffer stream);
-
     /// <summary>Called when a mirror has no reader left and is dropped.</summary>
     void MirrorClosed(ChatStreamBuffer mirror);
+
+    /// <summary>Stops a generation of another replica (or ends one whose replica is gone with <c>finish stopped</c>).</summary>
+    ValueTask<StopOutcome> StopAsync(string requestId, string? principal, CancellationToken cancellationToken);
+
+    /// <summary>True when a reader on another replica read <paramref name="stream"/> within the abandon time (as of the last check).</summary>
+    bool IsReadElsewhere(ChatStreamBuffer stream);
+
+    /// <summary>
+    /// Gives a generation of this replica, stopped with <see cref="GenerationAbortReason.HandedOver"/>, to the other
+    /// replicas once every event it made is shared; false when that cannot be done (it must then end here).
+    /// </summary>
+    Task<bool> HandOverAsync(ChatStreamBuffer stream);
+}
+
+/// <summary>What a backplane calls back on this replica: the store.</summary>
+public interface IChatStreamHost
+{
+    /// <summary>Stops a generation of this replica (a stop forwarded from another replica).</summary>
+    StopOutcome StopLocal(string requestId);
+
+    /// <summary>This replica took over <paramref name="stream"/> (a mirror until now): continue or end it.</summary>
+    void Adopt(ChatStreamBuffer stream, Takeover takeover);
+
+    /// <summary>Another replica took over <paramref name="stream"/> from this one (fenced off): forget it here.</summary>
+    void Relinquished(ChatStreamBuffer stream);
+}
+
+/// <summary>What another replica needs to continue an answer: the request as the generation sent it upstream.</summary>
+/// <param name="Messages">The conversation.</param>
+/// <param name="MaxTokens">The cap on answer tokens, as applied.</param>
+/// <param name="Temperature">The temperature, if the request set one.</param>
+/// <param name="PromptTokens">The prompt's tokens, as counted at the start.</param>
+/// <param name="TraceParent">The W3C <c>traceparent</c> of the generation, so that a continuation links to it.</param>
+/// <param name="Principal">Who may read and stop it (a hash), or null.</param>
+public sealed record StoredGeneration(
+    IReadOnlyList<StoredMessage> Messages, int MaxTokens, double? Temperature, int PromptTokens, string? TraceParent, string? Principal);
+
+/// <summary>One message of a <see cref="StoredGeneration"/>.</summary>
+public sealed record StoredMessage(string Role, string Content);
+
+/// <summary>A generation this replica took over from another one.</summary>
+/// <param name="Generation">The request.</param>
+/// <param name="StopRequested">Someone asked to stop it: end it <c>finish stopped</c>, do not continue.</param>
+/// <param name="Unattended">How long since its last event: past the abandon time it ends <c>abandoned</c>.</param>
+/// <param name="HandedOver">Its replica handed it over while shutting down (rather than dying).</param>
+public sealed record Takeover(StoredGeneration Generation, bool StopRequested, TimeSpan Unattended, bool HandedOver);
+
+/// <summary>Runs the generations a replica takes over (the chat service; resolved lazily: it needs the store).</summary>
+public interface IChatGenerationRunner
+{
+    /// <summary>Continues <paramref name="stream"/> from its next id, or ends it as <paramref name="takeover"/> says.</summary>
+    void Continue(ChatStreamBuffer stream, Takeover takeover);
 }

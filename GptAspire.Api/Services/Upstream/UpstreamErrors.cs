@@ -17,24 +17,6 @@ public static class UpstreamErrors
     public static ErrorEvent EndedEarly() =>
         new(ChatErrorCodes.UpstreamUnavailable, "The connection to the AI service ended before the answer was complete. Try again.");
 
-    public static ErrorEvent Abandoned() =>
-        new(ChatErrorCodes.Abandoned, "The answer was cancelled because nobody was reading it.");
-
-    public static ErrorEvent ShuttingDown() =>
-        new(ChatErrorCodes.ServerShuttingDown, "The server is restarting. Try again in a moment.", 5);
-
-    public static ErrorEvent AnswerTooLong() =>
-        new(ChatErrorCodes.AnswerTooLong, "The answer took too long and was cut off.");
-
-    public static ErrorEvent StreamTooLarge() =>
-        new(ChatErrorCodes.StreamTooLarge, "The answer was too long to keep and was cut off.");
-
-    public static ErrorEvent Internal() =>
-        new(ChatErrorCodes.InternalError, "The server failed while writing this answer. Try again.");
-
-    public static ErrorEvent ServerUnavailable() =>
-        new(ChatErrorCodes.ServerUnavailable, "The server that was writing this answer stopped. Try again.");
-
     /// <summary>
     /// What operators may see of a failure: the HTTP status, the upstream's request id and the kind of failure.
     /// Never the body (it may echo part of the key) nor the exception's message.

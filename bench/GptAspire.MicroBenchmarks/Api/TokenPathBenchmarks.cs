@@ -63,6 +63,7 @@ public class TokenPathBenchmarks
         services.Configure<ChatRateLimitOptions>(limits => limits.ConcurrentGenerations = 1_000);
         services.AddSingleton<ClientGenerationLimiter>();
         services.AddSingleton<ChatMetrics>();
+        services.AddSingleton<IChatStreamBackplane, InMemoryChatStreamBackplane>();
         services.AddSingleton<ChatStreamStore>();
         services.AddSingleton<ChatStreamService>();
         var builder = new ChatClientBuilder(sdk.AsIChatClient()).UseOpenTelemetry();
@@ -83,7 +84,7 @@ public class TokenPathBenchmarks
     [Benchmark]
     public async Task<long> StreamOneAnswer()
     {
-        var start = (ChatStart.Started)await _service.StartAsync(_request, "benchmark-client", CancellationToken.None);
+        var start = (ChatStart.Started)await _service.StartAsync(_request, "benchmark-client", principal: null, CancellationToken.None);
         var reader = start.Reader;
         var frames = new List<ReadOnlyMemory<byte>>();
         _sink.Position = 0;
