@@ -70,17 +70,24 @@ public class ResumableStreamTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task Resuming_after_the_last_event_returns_an_empty_stream()
+    public async Task Resuming_an_ended_answer_after_its_last_event_is_204_so_an_EventSource_stops_reconnecting()
     {
         var (_, original) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Short", maxTokens: 5), Timeout);
 
         // The last id, and ids far past it (up to the largest a long holds): nothing, and never the stream again.
         foreach (var id in new[] { original[^1].Id, "99999", "2147483647", "2147483648", "4294967295", "4294967300", "9223372036854775807" })
         {
-            var (response, rest) = await ChatStream.ResumeAsync(fixture.Api, RequestIdOf(original), id, Timeout);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Empty(rest);
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{RequestIdOf(original)}");
+            request.Headers.Add("Last-Event-ID", id);
+            using var response = await fixture.Api.SendAsync(request, Timeout);
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            Assert.Empty(await response.Content.ReadAsByteArrayAsync(Timeout));
         }
+
+        // One event before the end is still a stream: the last event, then the end.
+        var (before, last) = await ChatStream.ResumeAsync(fixture.Api, RequestIdOf(original), original[^2].Id, Timeout);
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        Assert.Equal([original[^1].RawData], last.Select(e => e.RawData));
     }
 
     [Fact]
