@@ -38,7 +38,7 @@ public sealed partial class ChatStreamService(
     ChatModelInfo model,
     PromptTokenCounter tokenCounter,
     ChatLimits limits,
-    ClientGenerationLimiter generations,
+    IClientGenerationLimiter generations,
     ChatMetrics metrics,
     ChatStreamStore store,
     IOptions<ChatStreamOptions> options,
@@ -62,7 +62,7 @@ public sealed partial class ChatStreamService(
         request = request with { MaxTokens = limits.EffectiveMaxTokens(request, promptTokens) };
 
         // Held until the generation ends, however long it outlives this request.
-        var lease = generations.TryAcquire(client);
+        var lease = await generations.TryAcquireAsync(client, cancellationToken);
         if (!lease.IsAcquired)
         {
             lease.Dispose();
