@@ -32,9 +32,9 @@ public static class ClientLimitsExtensions
     /// 408/413/400 instead of 500 when a request breaks them.
     /// </summary>
     /// <remarks>
-    /// When the app shares streams over Redis (a <c>streams</c> connection, see
-    /// <see cref="Extensions.AddChatStreamStore"/>; call that first), the request rate and the running generations
-    /// are counted in Redis and hold across all replicas; open streams stay per replica (each holds a connection of
+    /// When the app shares streams over Redis (a <c>streams</c> connection, whose clients
+    /// <see cref="Extensions.AddChatStreamStore"/> registers), the request rate and the running generations are
+    /// counted in Redis and hold across all replicas; open streams stay per replica (each holds a connection of
     /// the replica that serves it). Redis down: 503 with <c>Retry-After</c>, as for the streams themselves.
     /// Without Redis, every limit is kept in memory, per replica.
     /// </remarks>

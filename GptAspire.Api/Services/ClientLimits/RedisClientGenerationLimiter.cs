@@ -80,9 +80,6 @@ public sealed partial class RedisClientGenerationLimiter : IClientGenerationLimi
     /// <summary>The Redis key of the leases of <paramref name="clientKey"/>.</summary>
     public static RedisKey KeyOf(string clientKey) => KeyPrefix + clientKey;
 
-    /// <summary>How many leases this process holds (and renews).</summary>
-    public int HeldCount => _held.Count;
-
     public async ValueTask<RateLimitLease> TryAcquireAsync(string clientKey, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
