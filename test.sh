@@ -31,7 +31,7 @@ if [ -z "${CHROMIUM_PATH:-}" ]; then
 fi
 export CHROMIUM_PATH
 
-# The tests with two API replicas (functional and AppHost) run a local redis-server, which the replicas share.
+# The tests with two API replicas (functional and AppHost) and of the shared limits run a local redis-server.
 if ! command -v redis-server >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing redis-server for the two-replica tests (apt-get install redis-server)..."

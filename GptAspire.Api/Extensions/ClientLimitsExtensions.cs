@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace GptAspire.Api.Extensions;
 
@@ -25,10 +26,18 @@ public static class ClientLimitsExtensions
     /// <summary>
     /// Registers the limits that protect the OpenAI key and the server from one client: the <see cref="ChatPolicy"/>
     /// rate limiting policy (a token bucket and a concurrency limit per client, from <c>Chat:RateLimits</c>,
-    /// rejected with 429 problem+json and <c>Retry-After</c>), the trusted proxies whose <c>X-Forwarded-For</c> names
-    /// the client (loopback unless <c>ForwardedHeaders</c> says otherwise), Kestrel's timeouts for slow headers and
-    /// bodies, and 408/413/400 instead of 500 when a request breaks them.
+    /// rejected with 429 problem+json and <c>Retry-After</c>), the cap on a client's running generations
+    /// (<see cref="IClientGenerationLimiter"/>), the trusted proxies whose <c>X-Forwarded-For</c> names the client
+    /// (loopback unless <c>ForwardedHeaders</c> says otherwise), Kestrel's timeouts for slow headers and bodies, and
+    /// 408/413/400 instead of 500 when a request breaks them.
     /// </summary>
+    /// <remarks>
+    /// When the app shares streams over Redis (a <c>streams</c> connection, whose clients
+    /// <see cref="Extensions.AddChatStreamStore"/> registers), the request rate and the running generations are
+    /// counted in Redis and hold across all replicas; open streams stay per replica (each holds a connection of
+    /// the replica that serves it). Redis down: 503 with <c>Retry-After</c>, as for the streams themselves.
+    /// Without Redis, every limit is kept in memory, per replica.
+    /// </remarks>
     public static IHostApplicationBuilder AddClientLimits(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ChatRateLimitOptions>()
@@ -38,8 +47,18 @@ public static class ClientLimitsExtensions
             .Validate(o => o.ReplenishmentPeriod > TimeSpan.Zero, "Chat:RateLimits:ReplenishmentPeriod must be positive.")
             .Validate(o => o.ConcurrentStreams > 0, "Chat:RateLimits:ConcurrentStreams must be positive.")
             .Validate(o => o.ConcurrentGenerations > 0, "Chat:RateLimits:ConcurrentGenerations must be positive.")
+            .Validate(o => o.GenerationLeaseTime >= TimeSpan.FromSeconds(1), "Chat:RateLimits:GenerationLeaseTime must be at least a second.")
             .ValidateOnStart();
-        builder.Services.AddSingleton<ClientGenerationLimiter>();
+
+        var shared = !string.IsNullOrEmpty(builder.Configuration.GetConnectionString(Extensions.StreamsConnectionName));
+        if (shared)
+        {
+            builder.Services.AddSingleton<IClientGenerationLimiter, RedisClientGenerationLimiter>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IClientGenerationLimiter, InMemoryClientGenerationLimiter>();
+        }
 
         builder.Services.AddRateLimiter(options =>
         {
@@ -48,14 +67,17 @@ public static class ClientLimitsExtensions
             options.AddPolicy(ChatPolicy, context =>
             {
                 var limits = context.RequestServices.GetRequiredService<IOptions<ChatRateLimitOptions>>().Value;
-                return RateLimitPartition.Get(ClientIdentity.PartitionKey(context), _ => RateLimiter.CreateChained(
-                    new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = limits.BurstLimit,
-                        TokensPerPeriod = limits.RequestsPerPeriod,
-                        ReplenishmentPeriod = limits.ReplenishmentPeriod,
-                        QueueLimit = 0,
-                    }),
+                var services = context.RequestServices;
+                return RateLimitPartition.Get(ClientIdentity.PartitionKey(context), client => RateLimiter.CreateChained(
+                    shared
+                        ? new RedisRequestRateLimiter(client, limits, services.GetRequiredService<IConnectionMultiplexer>())
+                        : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+                        {
+                            TokenLimit = limits.BurstLimit,
+                            TokensPerPeriod = limits.RequestsPerPeriod,
+                            ReplenishmentPeriod = limits.ReplenishmentPeriod,
+                            QueueLimit = 0,
+                        }),
                     // The rate limiting middleware holds this lease until the response ends: for a stream, until
                     // the last event is written or the client leaves.
                     new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = limits.ConcurrentStreams, QueueLimit = 0 })));
@@ -124,7 +146,7 @@ public static class ClientLimitsExtensions
     }
 
     /// <summary>
-    /// The 429 of a client with too many generations running (see <see cref="ClientGenerationLimiter"/>): the same
+    /// The 429 of a client with too many generations running (see <see cref="IClientGenerationLimiter"/>): the same
     /// problem+json and <c>Retry-After</c> as the <see cref="ChatPolicy"/> rejections.
     /// </summary>
     public static IResult TooManyGenerations() =>

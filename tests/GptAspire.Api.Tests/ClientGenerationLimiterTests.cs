@@ -10,14 +10,15 @@ namespace GptAspire.Api.Tests;
 public class ClientGenerationLimiterTests
 {
     [Fact]
-    public void A_client_runs_at_most_its_limit_of_generations_until_one_ends()
+    public async Task A_client_runs_at_most_its_limit_of_generations_until_one_ends()
     {
-        using var limiter = new ClientGenerationLimiter(Options.Create(new ChatRateLimitOptions { ConcurrentGenerations = 2 }));
+        using var limiter = new InMemoryClientGenerationLimiter(Options.Create(new ChatRateLimitOptions { ConcurrentGenerations = 2 }));
+        var ct = TestContext.Current.CancellationToken;
 
-        using var first = limiter.TryAcquire("ip:203.0.113.1");
-        var second = limiter.TryAcquire("ip:203.0.113.1");
-        using var third = limiter.TryAcquire("ip:203.0.113.1");
-        using var otherClient = limiter.TryAcquire("user:someone");
+        using var first = await limiter.TryAcquireAsync("ip:203.0.113.1", ct);
+        var second = await limiter.TryAcquireAsync("ip:203.0.113.1", ct);
+        using var third = await limiter.TryAcquireAsync("ip:203.0.113.1", ct);
+        using var otherClient = await limiter.TryAcquireAsync("user:someone", ct);
 
         Assert.True(first.IsAcquired);
         Assert.True(second.IsAcquired);
@@ -25,7 +26,7 @@ public class ClientGenerationLimiterTests
         Assert.True(otherClient.IsAcquired);
 
         second.Dispose();
-        using var afterOneEnded = limiter.TryAcquire("ip:203.0.113.1");
+        using var afterOneEnded = await limiter.TryAcquireAsync("ip:203.0.113.1", ct);
         Assert.True(afterOneEnded.IsAcquired);
     }
 

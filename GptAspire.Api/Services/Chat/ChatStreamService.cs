@@ -39,7 +39,7 @@ public sealed partial class ChatStreamService(
     ChatModelInfo model,
     PromptTokenCounter tokenCounter,
     ChatLimits limits,
-    ClientGenerationLimiter generations,
+    IClientGenerationLimiter generations,
     ChatMetrics metrics,
     ChatStreamStore store,
     IOptions<JsonOptions> json,
@@ -65,7 +65,7 @@ public sealed partial class ChatStreamService(
         request = request with { MaxTokens = limits.EffectiveMaxTokens(request, promptTokens) };
 
         // Held until the generation ends, however long it outlives this request.
-        var lease = generations.TryAcquire(client);
+        var lease = await generations.TryAcquireAsync(client, cancellationToken);
         if (!lease.IsAcquired)
         {
             lease.Dispose();

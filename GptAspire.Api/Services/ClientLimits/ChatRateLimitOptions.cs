@@ -22,7 +22,13 @@ public sealed class ChatRateLimitOptions
 
     /// <summary>
     /// The most generations a client may have running upstream at once, read or not (see
-    /// <see cref="ClientGenerationLimiter"/>).
+    /// <see cref="IClientGenerationLimiter"/>).
     /// </summary>
     public int ConcurrentGenerations { get; set; } = 5;
+
+    /// <summary>
+    /// With several replicas (Redis): how long a running generation's slot outlives a replica that died without
+    /// ending it. Each replica renews its leases every third of this (see <see cref="RedisClientGenerationLimiter"/>).
+    /// </summary>
+    public TimeSpan GenerationLeaseTime { get; set; } = TimeSpan.FromSeconds(15);
 }

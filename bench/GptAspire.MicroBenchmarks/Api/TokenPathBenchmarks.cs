@@ -61,7 +61,7 @@ public class TokenPathBenchmarks
         services.AddSingleton<ChatLimits>();
         // One benchmark client starts answer after answer: its cap on running generations is not measured here.
         services.Configure<ChatRateLimitOptions>(limits => limits.ConcurrentGenerations = 1_000);
-        services.AddSingleton<ClientGenerationLimiter>();
+        services.AddSingleton<IClientGenerationLimiter, InMemoryClientGenerationLimiter>();
         services.AddSingleton<ChatMetrics>();
         services.AddSingleton<IChatStreamBackplane, InMemoryChatStreamBackplane>();
         services.AddSingleton<ChatStreamStore>();

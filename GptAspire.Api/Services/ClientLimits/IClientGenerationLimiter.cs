@@ -1,5 +1,4 @@
 using System.Threading.RateLimiting;
-using Microsoft.Extensions.Options;
 
 namespace GptAspire.Api.Services.ClientLimits;
 
@@ -9,22 +8,15 @@ namespace GptAspire.Api.Services.ClientLimits;
 /// <c>chat</c> policy alone would let a client that leaves and posts again keep any number running upstream.
 /// Acquire a lease when a generation starts and dispose it when the generation ends.
 /// </summary>
-public sealed class ClientGenerationLimiter : IDisposable
+/// <remarks>
+/// In memory (<see cref="InMemoryClientGenerationLimiter"/>) the cap holds per replica; with the shared Redis
+/// (<see cref="RedisClientGenerationLimiter"/>) it holds across all replicas.
+/// </remarks>
+public interface IClientGenerationLimiter
 {
-    private readonly PartitionedRateLimiter<string> _limiter;
-
-    public ClientGenerationLimiter(IOptions<ChatRateLimitOptions> options)
-    {
-        var limit = options.Value.ConcurrentGenerations;
-        _limiter = PartitionedRateLimiter.Create<string, string>(client =>
-            RateLimitPartition.GetConcurrencyLimiter(client, _ => new ConcurrencyLimiterOptions { PermitLimit = limit, QueueLimit = 0 }));
-    }
-
     /// <summary>
     /// A lease for one more generation of <paramref name="clientKey"/> (see <see cref="ClientIdentity.PartitionKey"/>),
     /// or a lease with <see cref="RateLimitLease.IsAcquired"/> false when the client has its limit running.
     /// </summary>
-    public RateLimitLease TryAcquire(string clientKey) => _limiter.AttemptAcquire(clientKey);
-
-    public void Dispose() => _limiter.Dispose();
+    ValueTask<RateLimitLease> TryAcquireAsync(string clientKey, CancellationToken cancellationToken);
 }
