@@ -11,6 +11,12 @@ namespace GptAspire.Api.FunctionalTests.Takeover;
 /// that tests can kill (-9), stop (SIGTERM), pause (SIGSTOP) and restart them as an orchestrator or a crash would.
 /// All of them answer from the assembly's emulator. Every process is stopped when the fixture is disposed.
 /// </summary>
+[CollectionDefinition(Name)]
+public sealed class ReplicaProcessesCollection : ICollectionFixture<ReplicaProcesses>
+{
+    public const string Name = "Replica processes";
+}
+
 public sealed partial class ReplicaProcesses(ApiFixture api) : IAsyncLifetime
 {
     public const int Count = 3;
@@ -40,7 +46,18 @@ public sealed partial class ReplicaProcesses(ApiFixture api) : IAsyncLifetime
     }
 
     /// <summary>The settings every replica runs with: the emulator, the shared Redis, fast clocks.</summary>
-    internal Dictionary<string, string> Environment(Dictionary<string, string>? extra) => new(extra ?? [])
+    internal Dictionary<string, string> Environment(Dictionary<string, string>? extra)
+    {
+        var settings = Defaults();
+        foreach (var (key, value) in extra ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    private Dictionary<string, string> Defaults() => new()
     {
         ["ConnectionStrings__openai"] = $"Endpoint={new Uri(api.EmulatorAddress, "v1")};Key={ApiFixture.Key};Model=gpt-4o-mini",
         ["ConnectionStrings__streams"] = $"127.0.0.1:{Redis.Port},abortConnect=false,connectTimeout=2000,syncTimeout=3000,asyncTimeout=3000",

@@ -29,11 +29,11 @@ public sealed class ResumingReader(IReadOnlyList<ApiProcess> replicas)
     public bool Ended => Events.Count > 0 && Events[^1].Name is "finish" or "error";
 
     /// <summary>Starts the answer on <paramref name="first"/> and reads until <paramref name="until"/> says stop (or the end).</summary>
-    public async Task StartAsync(ApiProcess first, object body, Func<List<ReceivedEvent>, bool> until, CancellationToken cancellationToken)
+    public async Task StartAsync(ApiProcess first, object body, Func<List<ReceivedEvent>, bool> until, CancellationToken cancellationToken, HttpRequestMessage? request = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(body) };
+        request ??= new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(body) };
         await ReadConnectionAsync(first, request, until, cancellationToken);
-        RequestId = Events[0].Data.GetProperty("requestId").GetString();
+        RequestId = Events.Count == 0 ? null : Events[0].Data.GetProperty("requestId").GetString();
     }
 
     /// <summary>Reads on, resuming on whichever replica answers, until the last event or <paramref name="within"/>.</summary>

@@ -7,7 +7,8 @@ namespace GptAspire.Api.FunctionalTests.Takeover;
 /// (SIGSTOP), another replica continues the generation from the last event in Redis, and the reader gets one whole
 /// answer, byte for byte the answer the same question gets without a fault (the emulator continues exactly).
 /// </summary>
-public class TakeoverTests(ReplicaProcesses cluster) : IClassFixture<ReplicaProcesses>, IAsyncLifetime
+[Collection(ReplicaProcessesCollection.Name)]
+public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
