@@ -72,6 +72,77 @@ public class ChatStreamBufferTests
         Assert.Equal(ReadOutcome.End, await reader.ReadAsync(pieces));
     }
 
+    [Fact]
+    public async Task A_shared_stream_shows_readers_an_event_only_once_it_is_released_and_the_last_event_only_then()
+    {
+        var stream = new ChatStreamBuffer("answer", maxEvents: 100, maxBytes: 100_000);
+        stream.ReleaseOnAppend(false);
+        var writer = new ChatStreamFrameWriter(Json);
+        using var reader = stream.AttachReader(-1);
+        var pieces = new List<ReadOnlyMemory<byte>>();
+
+        stream.Append(writer.Token("a"));
+        stream.Append(writer.Token("b"));
+        var pending = reader.ReadAsync(pieces);
+        Assert.False(pending.IsCompleted);
+
+        stream.Release(1);
+        Assert.Equal(ReadOutcome.Events, await pending);
+        Assert.Equal(["a"], Texts(pieces));
+
+        stream.Append(writer.Event(ChatEventNames.Usage, new UsageEvent(1, 2, 3, 4)), null);
+        stream.Append(writer.Event(ChatEventNames.Finish, new FinishEvent("stop")));
+        Assert.True(stream.IsCompleted);
+        pieces.Clear();
+        pending = reader.ReadAsync(pieces);
+        Assert.False(pending.IsCompleted);
+        Assert.Null(reader.Last);
+
+        // The store is unreachable: everything appended is shown at once.
+        stream.ReleaseOnAppend(true);
+        Assert.Equal(ReadOutcome.Events, await pending);
+        Assert.Equal("finish", reader.Last?.Name);
+        Assert.Equal(ReadOutcome.End, await reader.ReadAsync(pieces));
+    }
+
+    [Fact]
+    public async Task A_relinquished_stream_ends_its_readers_after_the_released_events_without_a_last_event()
+    {
+        var stream = new ChatStreamBuffer("answer", maxEvents: 100, maxBytes: 100_000);
+        stream.ReleaseOnAppend(false);
+        var writer = new ChatStreamFrameWriter(Json);
+        using var reader = stream.AttachReader(-1);
+        var pieces = new List<ReadOnlyMemory<byte>>();
+        stream.Append(writer.Token("kept"));
+        stream.Append(writer.Token("never shown here"));
+        stream.Release(1);
+
+        stream.Relinquish();
+        Assert.Equal(ReadOutcome.Events, await reader.ReadAsync(pieces));
+        Assert.Equal(["kept"], Texts(pieces));
+        Assert.Equal(ReadOutcome.End, await reader.ReadAsync(pieces));
+        Assert.Null(reader.Last);
+    }
+
+    [Fact]
+    public void A_mirror_taken_over_becomes_a_generation_that_can_be_aborted()
+    {
+        var mirror = ChatStreamBuffer.Mirror("answer", principal: null, maxEvents: 100, maxBytes: 100_000);
+        Assert.True(mirror.IsMirror);
+        Assert.False(mirror.TryAbort(GenerationAbortReason.Stopped));
+
+        mirror.Claim(epoch: 3);
+        Assert.False(mirror.IsMirror);
+        Assert.Equal(3, mirror.Epoch);
+        Assert.True(mirror.TryAbort(GenerationAbortReason.Stopped));
+        Assert.True(mirror.GenerationAborted.IsCancellationRequested);
+    }
+
+    private static string[] Texts(List<ReadOnlyMemory<byte>> pieces) =>
+        [.. Encoding.UTF8.GetString(pieces.SelectMany(piece => piece.ToArray()).ToArray())
+            .Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(frame => JsonDocument.Parse(ChatStreamEvent.Data(Encoding.UTF8.GetBytes(frame + "\n")).ToArray()).RootElement.GetProperty("text").GetString()!)];
+
     private static async Task<byte[]> ReadToEndAsync(ChatStreamReader reader)
     {
         var pieces = new List<ReadOnlyMemory<byte>>();
