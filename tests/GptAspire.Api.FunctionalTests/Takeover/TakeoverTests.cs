@@ -165,6 +165,34 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_answer_nobody_read_after_its_owner_died_is_not_continued_but_ends_abandoned()
+    {
+        var quick = new Dictionary<string, string> { ["Chat__Streams__AbandonAfter"] = "00:00:03" };
+        await Task.WhenAll(A.RestartAsync(quick), B.RestartAsync(quick));
+        try
+        {
+            var body = Question("Nobody reads me after my server dies", maxTokens: 200);
+            var reader = new ResumingReader([A, B]);
+            await reader.StartAsync(A, body, events => events.Count(e => e.Name == "token") >= 3, Timeout);
+            A.Kill();
+
+            // Longer than the abandon time with no reader anywhere: the answer is over, whoever asks later.
+            await Task.Delay(TimeSpan.FromSeconds(5), Timeout);
+            var before = reader.Events.Count;
+            await reader.ReadToEndAsync(Bound, Timeout, prefer: B);
+
+            Assert.Equal("error", reader.Events[^1].Name);
+            Assert.Equal("abandoned", reader.Events[^1].Data.GetProperty("code").GetString());
+            Assert.True(reader.Events.Skip(before).Count(e => e.Name == "token") < 10, "the answer was continued");
+            Assert.Equal(Enumerable.Range(0, reader.Events.Count).Select(i => i.ToString()), reader.Events.Select(e => e.Id));
+        }
+        finally
+        {
+            await Task.WhenAll(A.RestartAsync([]), B.RestartAsync([]));
+        }
+    }
+
+    [Fact]
     public async Task Resume_and_stop_from_another_signed_in_user_are_404_on_every_replica_even_after_a_takeover()
     {
         var body = Question("A private answer for one user", maxTokens: 100);
