@@ -75,7 +75,10 @@ public sealed partial class ChatStreamService(
         var requestId = Guid.NewGuid().ToString("n");
         var stored = new StoredGeneration(
             [.. request.Messages!.Select(m => new StoredMessage(m.Role!, m.Content!))],
-            request.MaxTokens!.Value, request.Temperature, promptTokens, Activity.Current?.Id, principal);
+            request.MaxTokens!.Value, request.Temperature, promptTokens, Activity.Current?.Id, principal,
+            // Each answer samples with its own seed, kept with it: a replica that takes it over continues with the
+            // same one (OpenAI's best-effort determinism; the emulator's exact one), and Regenerate gets a new one.
+            Seed: Random.Shared.NextInt64(1, long.MaxValue));
         ChatStreamBuffer? stream;
         try
         {
@@ -105,7 +108,7 @@ public sealed partial class ChatStreamService(
 
         // The generation keeps the request's trace (Activity.Current flows) but not its cancellation.
         var messages = stored.Messages.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)).ToList();
-        var call = new Call(messages, stored.MaxTokens, stored.Temperature, promptTokens, Before: null);
+        var call = new Call(messages, stored.MaxTokens, stored.Temperature, stored.Seed, promptTokens, Before: null);
         _ = Task.Run(async () =>
         {
             using (lease)
@@ -144,7 +147,7 @@ public sealed partial class ChatStreamService(
         }
 
         var call = new Call(
-            messages, generation.MaxTokens - produced, generation.Temperature, generation.PromptTokens + produced,
+            messages, generation.MaxTokens - produced, generation.Temperature, generation.Seed, generation.PromptTokens + produced,
             new Before(partial, generation.PromptTokens, produced));
         if (takeover.StopRequested)
         {
@@ -197,6 +200,7 @@ public sealed partial class ChatStreamService(
         {
             MaxOutputTokens = Math.Max(1, call.MaxTokens),
             Temperature = (float?)call.Temperature,
+            Seed = call.Seed,
         };
 
         var cancellation = stream.GenerationAborted;
@@ -334,7 +338,7 @@ public sealed partial class ChatStreamService(
     }
 
     /// <summary>One call to the model: the messages, the rest of the token cap, and what came before a takeover.</summary>
-    private sealed record Call(List<ChatMessage> Messages, int MaxTokens, double? Temperature, int PromptTokens, Before? Before);
+    private sealed record Call(List<ChatMessage> Messages, int MaxTokens, double? Temperature, long Seed, int PromptTokens, Before? Before);
 
     /// <summary>The answer so far when a takeover continues it, and what the first call cost.</summary>
     private sealed record Before(string Text, int PromptTokens, int CompletionTokens);

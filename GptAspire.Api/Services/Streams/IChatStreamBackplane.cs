@@ -77,8 +77,9 @@ public interface IChatStreamHost
 /// <param name="PromptTokens">The prompt's tokens, as counted at the start.</param>
 /// <param name="TraceParent">The W3C <c>traceparent</c> of the generation, so that a continuation links to it.</param>
 /// <param name="Principal">Who may read and stop it (a hash), or null.</param>
+/// <param name="Seed">The sampling seed sent upstream, so that a continuation samples as the first call did.</param>
 public sealed record StoredGeneration(
-    IReadOnlyList<StoredMessage> Messages, int MaxTokens, double? Temperature, int PromptTokens, string? TraceParent, string? Principal);
+    IReadOnlyList<StoredMessage> Messages, int MaxTokens, double? Temperature, int PromptTokens, string? TraceParent, string? Principal, long Seed);
 
 /// <summary>One message of a <see cref="StoredGeneration"/>.</summary>
 public sealed record StoredMessage(string Role, string Content);
