@@ -53,7 +53,7 @@ public static class ChatErrorCodes
     /// <summary>The API failed while generating the answer (a bug, logged as an error).</summary>
     public const string InternalError = "internal_error";
 
-    /// <summary>The replica that generated the answer stopped before the answer ended.</summary>
+    /// <summary>The answer cannot be continued: the shared store lost it and the replica that generated it is gone.</summary>
     public const string ServerUnavailable = "server_unavailable";
 }
 
