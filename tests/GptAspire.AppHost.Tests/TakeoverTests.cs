@@ -39,14 +39,11 @@ public class TakeoverTests(ReplicasFixture fixture)
 
         await cut.CancelAsync();
         var requestId = before[0].Data.GetProperty("requestId").GetString()!;
-        var owner = await InstanceAsync(ownerId);
+        var owner = await fixture.Host.ApiReplicaAsync(ownerId, ReplicasFixture.Replicas, Timeout);
 
         try
         {
-            using (var kill = Process.Start("kill", ["-KILL", owner.Pid.ToString()])!)
-            {
-                await kill.WaitForExitAsync(Timeout);
-            }
+            RunningAppHost.KillProcessTree(owner.Pid);
 
             // Resume as the page does: with the last id, through the one address, until the answer ends.
             var events = new List<ReceivedEvent>(before);
@@ -81,28 +78,5 @@ public class TakeoverTests(ReplicasFixture fixture)
             await fixture.App.ResourceCommands.ExecuteCommandAsync(owner.ResourceId, KnownResourceCommands.StartCommand, Timeout);
             await fixture.ApiInstancesAsync(Timeout).WaitAsync(TimeSpan.FromMinutes(2), Timeout);
         }
-    }
-
-    // The API instance (its resource id and process) whose replica id is the one given: each instance's own port
-    // answers with its id.
-    private async Task<(string ResourceId, int Pid)> InstanceAsync(string replicaId)
-    {
-        foreach (var (resourceId, snapshot) in await fixture.ApiInstancesAsync(Timeout))
-        {
-            // The process's own settings (the snapshot shows the address every replica shares).
-            var pid = Convert.ToInt32(snapshot.Properties.Single(p => p.Name == "executable.pid").Value, System.Globalization.CultureInfo.InvariantCulture);
-            var variables = File.ReadAllText($"/proc/{pid}/environ").Split('\0').Where(v => v.Contains('=')).ToDictionary(v => v[..v.IndexOf('=')], v => v[(v.IndexOf('=') + 1)..]);
-            var address = variables.GetValueOrDefault("ASPNETCORE_URLS")?.Split(';')[0]
-                ?? $"http://localhost:{variables["HTTP_PORTS"].Split(';')[0]}";
-            TestContext.Current.SendDiagnosticMessage($"instance {resourceId}: pid {pid}, {address}");
-            using var direct = new HttpClient { BaseAddress = new Uri(address.Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal)) };
-            using var info = await direct.GetAsync("/api/info", Timeout);
-            if (info.Headers.GetValues("X-Stream-Replica").Single() == replicaId)
-            {
-                return (resourceId, pid);
-            }
-        }
-
-        throw new InvalidOperationException($"No API instance has the replica id {replicaId}.");
     }
 }

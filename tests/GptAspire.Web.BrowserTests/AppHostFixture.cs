@@ -3,7 +3,7 @@
 namespace GptAspire.Web.BrowserTests;
 
 /// <summary>The real AppHost, shared by every browser test of the assembly.</summary>
-public sealed class AppHostFixture : IAsyncLifetime
+public class AppHostFixture : IAsyncLifetime
 {
     private RunningAppHost? _host;
 
@@ -14,7 +14,12 @@ public sealed class AppHostFixture : IAsyncLifetime
     /// <summary>The chat page: the <c>web</c> resource's http endpoint.</summary>
     public Uri WebUrl => App.GetEndpoint("web", "http");
 
-    public async ValueTask InitializeAsync() => _host = await RunningAppHost.StartAsync();
+    /// <summary>The AppHost's command-line arguments.</summary>
+    protected virtual string[] Arguments => [];
+
+    public RunningAppHost Running => Host;
+
+    public async ValueTask InitializeAsync() => _host = await RunningAppHost.StartAsync(Arguments);
 
     public Task<string> EmulatorKeyAsync() => Host.EmulatorKeyAsync();
 
@@ -30,4 +35,12 @@ public sealed class AppHostFixture : IAsyncLifetime
             await _host.DisposeAsync();
         }
     }
+}
+
+/// <summary>A second AppHost with two API replicas over Redis, for the tests of a replica dying under the page.</summary>
+public sealed class ReplicasAppHostFixture : AppHostFixture
+{
+    public const int Replicas = 2;
+
+    protected override string[] Arguments => [$"--Api:Replicas={Replicas}"];
 }

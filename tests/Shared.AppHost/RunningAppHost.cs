@@ -101,6 +101,52 @@ public sealed class RunningAppHost : IAsyncDisposable
         return client;
     }
 
+    /// <summary>
+    /// The API instance (its resource id and process id) whose replica id (<c>X-Stream-Replica</c>) is
+    /// <paramref name="replicaId"/>: each of the <paramref name="replicas"/> instances is asked on its own port,
+    /// read from its process's environment (the resource's snapshot shows the address they share).
+    /// </summary>
+    public async Task<(string ResourceId, int Pid)> ApiReplicaAsync(string replicaId, int replicas, CancellationToken cancellationToken)
+    {
+        var instances = new Dictionary<string, int>();
+        await foreach (var update in App.ResourceNotifications.WatchAsync(cancellationToken))
+        {
+            if (update.Resource.Name == "api" && update.Snapshot.State?.Text == KnownResourceStates.Running
+                && update.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } pid)
+            {
+                instances[update.ResourceId] = Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (instances.Count == replicas)
+            {
+                break;
+            }
+        }
+
+        foreach (var (resourceId, pid) in instances)
+        {
+            var variables = File.ReadAllText($"/proc/{pid}/environ").Split('\0')
+                .Where(v => v.Contains('=')).ToDictionary(v => v[..v.IndexOf('=')], v => v[(v.IndexOf('=') + 1)..]);
+            var address = variables.GetValueOrDefault("ASPNETCORE_URLS")?.Split(';')[0] ?? $"http://localhost:{variables["HTTP_PORTS"].Split(';')[0]}";
+            using var direct = new HttpClient { BaseAddress = new Uri(address.Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal)) };
+            using var info = await direct.GetAsync("/api/info", cancellationToken);
+            if (info.Headers.GetValues("X-Stream-Replica").Single() == replicaId)
+            {
+                return (resourceId, pid);
+            }
+        }
+
+        throw new InvalidOperationException($"No API instance has the replica id {replicaId}.");
+    }
+
+    /// <summary>kill -9 of a resource's process and its children (the process DCP started may be a launcher).</summary>
+    public static void KillProcessTree(int pid)
+    {
+        using var process = System.Diagnostics.Process.GetProcessById(pid);
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit(TimeSpan.FromSeconds(10));
+    }
+
     // Logs are kept per resource instance (e.g. "api-x7k2"): follow each instance as it appears.
     private async Task WatchAllLogs(ResourceLoggerService service)
     {
