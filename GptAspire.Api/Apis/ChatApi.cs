@@ -92,6 +92,16 @@ public static class ChatApi
             return NotFound();
         }
 
+        // An id past every event of an answer this replica generates: the client has events this answer never had.
+        if (!reader.Stream.IsMirror && !reader.Stream.IsCompleted && afterId >= reader.Stream.NextId)
+        {
+            store.Release(reader);
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Bad Last-Event-ID",
+                detail: "Last-Event-ID is past the last event of this answer.");
+        }
+
         // Resumed from its last event, an ended answer has nothing more: 204 tells an EventSource to stop reconnecting.
         if (reader.Stream is { IsCompleted: true, Last: { } last } ended && afterId >= last.Id && ended.ReleasedCount == ended.NextId)
         {

@@ -313,7 +313,9 @@ public sealed partial class ChatStreamService(
         }
 
         // After a takeover, usage is the sum of both calls: what the first one read and wrote, then the second.
-        var prompt = (call.Before?.PromptTokens ?? 0) + ((int?)usage?.InputTokenCount ?? call.PromptTokens);
+        // (A takeover that made no second call, stopped or out of tokens, adds nothing for it.)
+        var called = call.MaxTokens > 0 && abort == GenerationAbortReason.None || usage is not null;
+        var prompt = (call.Before?.PromptTokens ?? 0) + (called || call.Before is null ? (int?)usage?.InputTokenCount ?? call.PromptTokens : 0);
         var completion = (call.Before?.CompletionTokens ?? 0) + ((int?)usage?.OutputTokenCount ?? tokenCounter.Count(answer.ToString()));
         var total = prompt + completion;
         measurement.End(finishReason!, completion);

@@ -90,7 +90,8 @@ public sealed partial class RedisClientGenerationLimiter : IClientGenerationLimi
         {
             acquired = await _redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, [key], [_limit, _leaseMilliseconds, id]);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or InvalidOperationException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new StreamStoreUnavailableException(e);
         }

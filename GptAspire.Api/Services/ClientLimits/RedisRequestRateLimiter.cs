@@ -41,7 +41,10 @@ public sealed class RedisRequestRateLimiter(string clientKey, ChatRateLimitOptio
         {
             lease = await _bucket.AcquireAsync(permitCount, cancellationToken);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        // While StackExchange.Redis resets a dead connection, a pending call can also end cancelled or with the
+        // pipe's InvalidOperationException: the same outage, and a 503, not a 500.
+        catch (Exception e) when (e is RedisException or TimeoutException or InvalidOperationException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new StreamStoreUnavailableException(e);
         }

@@ -35,9 +35,16 @@ public sealed class ChatStreamFrameWriter(JsonSerializerOptions json, long first
     public ChatStreamEvent Event<T>(string name, T data, string? errorCode = null) =>
         Encode(name, data, (JsonTypeInfo<T>)json.GetTypeInfo(typeof(T)), errorCode);
 
-    private ChatStreamEvent Encode<T>(string name, T data, JsonTypeInfo<T> type, string? errorCode = null)
+    /// <summary>
+    /// An event with no <c>id:</c> line (the client keeps its <c>Last-Event-ID</c>), for one reader alone; it takes no
+    /// id of the stream's.
+    /// </summary>
+    public ChatStreamEvent EventWithoutId<T>(string name, T data, string? errorCode = null) =>
+        Encode(name, data, (JsonTypeInfo<T>)json.GetTypeInfo(typeof(T)), errorCode, withId: false);
+
+    private ChatStreamEvent Encode<T>(string name, T data, JsonTypeInfo<T> type, string? errorCode = null, bool withId = true)
     {
-        var id = _nextId++;
+        var id = withId ? _nextId++ : -1;
         _buffer.ResetWrittenCount();
         _buffer.Write(EventPrefix);
         Encoding.UTF8.GetBytes(name, _buffer);
@@ -55,10 +62,14 @@ public sealed class ChatStreamFrameWriter(JsonSerializerOptions json, long first
         JsonSerializer.Serialize(_jsonWriter, data, type);
         _jsonWriter.Flush();
 
-        _buffer.Write(IdPrefix);
-        var digits = _buffer.GetSpan(20);
-        Utf8Formatter.TryFormat(id, digits, out var written);
-        _buffer.Advance(written);
+        if (withId)
+        {
+            _buffer.Write(IdPrefix);
+            var digits = _buffer.GetSpan(20);
+            Utf8Formatter.TryFormat(id, digits, out var written);
+            _buffer.Advance(written);
+        }
+
         _buffer.Write(End);
 
         return new ChatStreamEvent(id, name, _buffer.WrittenSpan.ToArray(), errorCode);

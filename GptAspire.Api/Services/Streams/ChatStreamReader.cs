@@ -24,6 +24,7 @@ public sealed class ChatStreamReader : IDisposable
     private readonly AsyncSignal _signal = new();
     private long _position;
     private int _heartbeatDue;
+    private ChatStreamEvent? _endWith;
 
     internal ChatStreamReader(ChatStreamBuffer stream, long afterId)
     {
@@ -33,6 +34,9 @@ public sealed class ChatStreamReader : IDisposable
     }
 
     public ChatStreamBuffer Stream => _stream;
+
+    /// <summary>The id of the last event this reader has (its client's <c>Last-Event-ID</c>, then each event sent).</summary>
+    public long Position => Interlocked.Read(ref _position);
 
     /// <summary><see cref="Environment.TickCount64"/> of the last event or heartbeat this reader returned.</summary>
     public long LastSentAt { get; private set; }
@@ -50,10 +54,22 @@ public sealed class ChatStreamReader : IDisposable
     {
         while (true)
         {
+            if (Volatile.Read(ref _endWith) is { } end)
+            {
+                if (Last is not null)
+                {
+                    return ReadOutcome.End;
+                }
+
+                frames.Add(end.Frame);
+                Last = end;
+                return ReadOutcome.Events;
+            }
+
             var count = _stream.CopyAfter(_position, frames, out var ended);
             if (count > 0)
             {
-                _position = Math.Max(0, _position + 1) + count - 1;
+                Interlocked.Exchange(ref _position, Math.Max(0, _position + 1) + count - 1);
                 LastSentAt = Environment.TickCount64;
                 // An ended stream's copy runs to its last event (none when the answer was given up to another replica).
                 if (ended)
@@ -77,6 +93,16 @@ public sealed class ChatStreamReader : IDisposable
 
             await _signal.WaitAsync();
         }
+    }
+
+    /// <summary>
+    /// Ends this reader (alone) with <paramref name="last"/> instead of the stream's events: for a client that has
+    /// events the stream does not.
+    /// </summary>
+    public void EndWith(ChatStreamEvent last)
+    {
+        Volatile.Write(ref _endWith, last);
+        _signal.Set();
     }
 
     /// <summary>Ends a pending and every later read with <see cref="OperationCanceledException"/>.</summary>

@@ -139,7 +139,7 @@ public sealed class ChatStreamStore(IOptions<ChatStreamsOptions> options, IChatS
             }
         }
 
-        var mirror = await backplane.OpenMirrorAsync(requestId, cancellationToken);
+        var mirror = await backplane.OpenMirrorAsync(requestId, principal, cancellationToken);
         if (mirror is null)
         {
             return null;

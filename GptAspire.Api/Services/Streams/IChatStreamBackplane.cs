@@ -37,9 +37,9 @@ public interface IChatStreamBackplane
 
     /// <summary>
     /// A buffer fed with the events of a generation that runs on another replica (the events so far, then the live
-    /// rest), or null when no replica knows <paramref name="requestId"/>.
+    /// rest), or null when no replica knows <paramref name="requestId"/> or it is not <paramref name="principal"/>'s.
     /// </summary>
-    ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, CancellationToken cancellationToken);
+    ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, string? principal, CancellationToken cancellationToken);
 
     /// <summary>Called when a mirror has no reader left and is dropped.</summary>
     void MirrorClosed(ChatStreamBuffer mirror);

@@ -15,7 +15,7 @@ public sealed class InMemoryChatStreamBackplane : IChatStreamBackplane
     {
     }
 
-    public ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, CancellationToken cancellationToken) => ValueTask.FromResult<ChatStreamBuffer?>(null);
+    public ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, string? principal, CancellationToken cancellationToken) => ValueTask.FromResult<ChatStreamBuffer?>(null);
 
     public void MirrorClosed(ChatStreamBuffer mirror)
     {

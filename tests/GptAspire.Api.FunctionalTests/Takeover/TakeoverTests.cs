@@ -66,6 +66,18 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Last_Event_ID_past_the_end_of_a_live_answer_is_400_not_a_silent_wait()
+    {
+        var reader = new ResumingReader(cluster.Replicas);
+        await reader.StartAsync(A, Question("Resume me from the future", maxTokens: 100), events => events.Count(e => e.Name == "token") >= 3, Timeout);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{reader.RequestId}");
+        request.Headers.Add("Last-Event-ID", "99999");
+        using var response = await A.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Timeout);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
     public async Task A_curl_style_resume_after_the_owner_died_continues_with_the_next_ids()
     {
         var body = Question("Explain lighthouses to me, resumed by a plain client");

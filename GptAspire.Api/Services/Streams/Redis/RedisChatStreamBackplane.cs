@@ -87,7 +87,9 @@ public sealed partial class RedisChatStreamBackplane(
         {
             return await call();
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        // While StackExchange.Redis resets a dead connection, a pending call can also end cancelled or with the
+        // pipe's InvalidOperationException: the same outage.
+        catch (Exception e) when (e is RedisException or TimeoutException or InvalidOperationException or OperationCanceledException)
         {
             throw new StreamStoreUnavailableException(e);
         }
@@ -173,9 +175,9 @@ public sealed partial class RedisChatStreamBackplane(
         return true;
     }
 
-    public async ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, CancellationToken cancellationToken) => await Guarded(async () =>
+    public async ValueTask<ChatStreamBuffer?> OpenMirrorAsync(string requestId, string? principal, CancellationToken cancellationToken) => await Guarded(async () =>
     {
-        var feed = await OpenFeedAsync(requestId);
+        var feed = await OpenFeedAsync(requestId, principal);
         if (feed is null)
         {
             return null;
@@ -185,15 +187,16 @@ public sealed partial class RedisChatStreamBackplane(
         return feed.Mirror;
     });
 
-    private async Task<RedisMirrorFeed?> OpenFeedAsync(string requestId)
+    // Null when no replica knows the answer, or it is another principal's (who then changes nothing: no mirror,
+    // no presence, no takeover).
+    private async Task<RedisMirrorFeed?> OpenFeedAsync(string requestId, string? principal)
     {
         var meta = await Db.HashGetAsync(RedisStreamKeys.Meta(requestId), ["owner", "state", "principal"]);
-        if (meta[0].IsNull)
+        if (meta[0].IsNull || (meta[2].IsNullOrEmpty ? null : meta[2].ToString()) != principal)
         {
             return null;
         }
 
-        var principal = meta[2].IsNullOrEmpty ? null : meta[2].ToString();
         var mirror = ChatStreamBuffer.Mirror(requestId, principal, _options.MaxEventsPerStream, _options.MaxBytesPerStream);
         var feed = new RedisMirrorFeed(this, mirror, meta[0].ToString());
         _feeds[mirror] = feed;
@@ -246,7 +249,7 @@ public sealed partial class RedisChatStreamBackplane(
         }
 
         // Its replica is gone (or handed it over): take it over here, where it ends stopped at once.
-        var feed = await OpenFeedAsync(requestId);
+        var feed = await OpenFeedAsync(requestId, principal);
         if (feed is null)
         {
             return StopOutcome.NotFound;
@@ -313,12 +316,19 @@ public sealed partial class RedisChatStreamBackplane(
             await feed.CatchUpAsync();
             if (epoch == -1 && !mirror.IsCompleted)
             {
-                // Redis lost the answer and its replica is gone: nobody can continue it.
-                EndMirror(feed, "it is no longer in the shared store");
+                // Redis lost the answer (a restart). Its owner, if alive, writes it again within moments: only after
+                // two lease periods is it gone for good, and nobody can continue it.
+                feed.MissingSince = feed.MissingSince == 0 ? Environment.TickCount64 : feed.MissingSince;
+                if (Environment.TickCount64 - feed.MissingSince > 2 * LeaseMs)
+                {
+                    EndMirror(feed, "it is no longer in the shared store");
+                }
             }
 
             return false;
         }
+
+        feed.MissingSince = 0;
 
         var next = (long)result[1];
         for (var attempt = 0; attempt < 3 && mirror.NextId < next; attempt++)
@@ -332,6 +342,18 @@ public sealed partial class RedisChatStreamBackplane(
         {
             EndMirror(feed, "events are missing from the shared store");
             return false;
+        }
+
+        // A reader that has events Redis never got (its owner ran on while Redis was unreachable, then died) cannot
+        // be continued exactly: it ends with an error that carries no id, so that no id means two things.
+        var lost = GenerationEndings.ServerUnavailable();
+        var idless = new ChatStreamFrameWriter(json.Value.SerializerOptions).EventWithoutId(ChatEventNames.Error, lost, lost.Code);
+        foreach (var reader in mirror.Readers)
+        {
+            if (reader.Position >= next)
+            {
+                reader.EndWith(idless);
+            }
         }
 
         var request = (string)result[4]!;
@@ -524,6 +546,13 @@ public sealed partial class RedisChatStreamBackplane(
             {
                 await TryClaimAsync(feed);
             }
+            else if (feed.MissingSince != 0 || now - feed.CaughtUpAt > 2 * QuietMs)
+            {
+                // The owner lives but nothing came: a publication may have been lost (Redis restarted, this
+                // replica resubscribed after the owner wrote the answer again). Read what Redis has.
+                feed.CaughtUpAt = now;
+                await feed.CatchUpAsync();
+            }
         }
     }
 
@@ -532,13 +561,15 @@ public sealed partial class RedisChatStreamBackplane(
         await _stopping.CancelAsync();
         try
         {
-            // Gone at once rather than when the lease runs out.
-            var db = Db;
+            // Gone at once rather than when the lease runs out; over the untraced connection, whose telemetry is not
+            // disposed before this.
+            var db = untraced.GetDatabase();
             await Task.WhenAll(db.KeyDeleteAsync(RedisStreamKeys.Replica(_replicaId)), db.SortedSetRemoveAsync(RedisStreamKeys.Replicas, _replicaId))
                 .WaitAsync(TimeSpan.FromSeconds(2));
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception)
         {
+            // Shutting down: the lease runs out by itself.
         }
 
         _stopping.Dispose();

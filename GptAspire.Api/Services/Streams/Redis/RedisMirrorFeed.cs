@@ -30,6 +30,12 @@ internal sealed class RedisMirrorFeed(RedisChatStreamBackplane backplane, ChatSt
 
     public bool IsClosed => _closed;
 
+    /// <summary><see cref="Environment.TickCount64"/> when a takeover found the answer missing from Redis; 0 when not.</summary>
+    public long MissingSince { get; set; }
+
+    /// <summary><see cref="Environment.TickCount64"/> of the last catch-up of a quiet mirror.</summary>
+    public long CaughtUpAt { get; set; }
+
     /// <summary>Subscribes, then copies the entries so far: publications that arrive meanwhile wait their turn.</summary>
     public async Task StartAsync()
     {
