@@ -44,7 +44,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal((int)retryAfter.Value.TotalSeconds, problem.GetProperty("retryAfterSeconds").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Chats_in_a_row_beyond_the_burst_get_429_with_Retry_After()
     {
         using var client = Client("198.51.100.1");
@@ -60,7 +60,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.True(refused.Headers.RetryAfter!.Delta > TimeSpan.FromMinutes(30), "the bucket refills one request an hour in this test");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Another_client_keeps_its_own_budget()
     {
         using var greedy = Client("198.51.100.2");
@@ -76,7 +76,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Streams_open_at_once_beyond_the_limit_get_429_until_one_ends()
     {
         // A left stream's connection is closed at once rather than drained for reuse, as a closed tab's would be.
@@ -122,7 +122,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Generations_left_running_count_against_the_client_until_they_end()
     {
         var (api, server) = fixture.StartApi(new Dictionary<string, string>
@@ -177,7 +177,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_signed_in_user_passed_on_by_the_web_server_is_the_client_whatever_the_address()
     {
         using var alice = Client("198.51.100.5");
@@ -197,7 +197,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, bobAccepted.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task From_an_untrusted_peer_neither_X_Forwarded_For_nor_the_principal_header_chooses_the_partition()
     {
         // This API trusts only 192.0.2.1 as its proxy: the test, on loopback, is a client like any other.
@@ -213,7 +213,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_chat_without_maxTokens_is_capped_by_the_server_default()
     {
         using var client = Client("198.51.100.6");
@@ -226,7 +226,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(Limits.DefaultMaxTokens, events.Single(e => e.Name == "usage").Data.GetProperty("completionTokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task MaxTokens_over_the_server_maximum_is_a_400_naming_maxTokens()
     {
         using var client = Client("198.51.100.7");
@@ -238,7 +238,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal($"maxTokens must be between 1 and {Limits.MaxOutputTokens}.", problem.GetProperty("errors").GetProperty("maxTokens")[0].GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_prompt_over_the_server_maximum_is_a_400_naming_messages()
     {
         using var client = Client("198.51.100.8");
@@ -250,7 +250,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Contains($"over {Limits.MaxPromptTokens} tokens", problem.GetProperty("errors").GetProperty("messages")[0].GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Info_shows_the_token_limits()
     {
         using var client = Client("198.51.100.9");
@@ -262,7 +262,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(Limits.MaxOutputTokens, info.GetProperty("maxOutputTokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_megabyte_of_one_letter_is_refused_at_once_and_the_API_stays_responsive()
     {
         using var client = Client("198.51.100.10");
@@ -305,7 +305,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_body_that_trickles_in_gets_408_logged_below_warning_never_500()
     {
         using var socket = await ConnectAsync();
@@ -319,7 +319,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Contains(fixture.LimitsApiLogs.Entries, e => e.Category.EndsWith("BadRequestExceptionHandler", StringComparison.Ordinal) && e.Message.Contains("408"));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Headers_that_trickle_in_get_408()
     {
         using var socket = await ConnectAsync();
@@ -330,7 +330,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.StartsWith("HTTP/1.1 408", statusLine);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_cross_origin_preflight_gets_no_Access_Control_Allow_Origin()
     {
         using var client = Client("198.51.100.12");

@@ -33,7 +33,7 @@ public sealed class FaultMixTests(ApiFixture fixture)
         "What is a monad?", "Summarize the French revolution", "Why is the sky blue?", "What is Server-Sent Events?",
     ];
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Two_hundred_concurrent_streams_with_a_fifth_failing_lose_duplicate_and_reorder_nothing()
     {
         await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string> { ["Chat:UpstreamIdleTimeout"] = "00:00:08" });

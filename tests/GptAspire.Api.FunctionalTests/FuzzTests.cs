@@ -60,7 +60,7 @@ public class FuzzTests(ApiFixture fixture)
     private static readonly string[] HeaderNames =
         ["X-Forwarded-For", "X-MS-CLIENT-PRINCIPAL-ID", "X-MS-CLIENT-PRINCIPAL", "Last-Event-ID", "traceparent", "tracestate", "Accept", "Accept-Encoding", "Origin", "Forwarded", "X-Forwarded-Proto", "Cookie"];
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Malformed_requests_never_get_a_500_and_the_API_stays_healthy()
     {
         var random = new Random(Seed);

@@ -89,7 +89,7 @@ public class ReplicaTests(ApiFixture api, TwoReplicasFixture replicas) : IClassF
 
     private static string ReplicaOf(HttpResponseMessage response) => response.Headers.GetValues("X-Stream-Replica").Single();
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_answer_started_on_one_replica_resumes_on_the_other_with_nothing_lost_or_repeated()
     {
         var body = ChatStream.Body("Share this answer [emulator:delay=20]", maxTokens: 60);
@@ -116,7 +116,7 @@ public class ReplicaTests(ApiFixture api, TwoReplicasFixture replicas) : IClassF
         Assert.Equal(reference.Skip(1).Select(e => e.RawData), whole.Skip(1).Select(e => e.RawData));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Stop_sent_to_the_other_replica_cancels_the_upstream_call()
     {
         using var post = await replicas.A.SendAsync(
@@ -124,7 +124,7 @@ public class ReplicaTests(ApiFixture api, TwoReplicasFixture replicas) : IClassF
             HttpCompletionOption.ResponseHeadersRead, Timeout);
         var reading = new BackgroundRead(post);
         var requestId = await reading.RequestId.Task.WaitAsync(TimeSpan.FromSeconds(10), Timeout);
-        await reading.Tokens(2).WaitAsync(TimeSpan.FromSeconds(10), Timeout);
+        await reading.Tokens(2);
 
         var clock = Stopwatch.StartNew();
         using var stop = await ChatStream.StopAsync(replicas.B, requestId, Timeout);
@@ -144,7 +144,7 @@ public class ReplicaTests(ApiFixture api, TwoReplicasFixture replicas) : IClassF
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_reader_leaving_the_other_replica_does_not_hold_up_another_reader_of_the_same_answer_there()
     {
         using var post = await replicas.A.SendAsync(
@@ -155,7 +155,7 @@ public class ReplicaTests(ApiFixture api, TwoReplicasFixture replicas) : IClassF
 
         using var stays = await replicas.B.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{requestId}"), HttpCompletionOption.ResponseHeadersRead, Timeout);
         var staying = new BackgroundRead(stays);
-        await staying.Tokens(3).WaitAsync(TimeSpan.FromSeconds(10), Timeout);
+        await staying.Tokens(3);
 
         // A second reader on B comes and goes while the first one reads.
         var left = await ChatStream.ReadUntilCutAsync(replicas.B, new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{requestId}"), events => events.Count(e => e.Name == "token") >= 5, Timeout);
@@ -170,7 +170,7 @@ public class ReplicaTests(ApiFixture api, TwoReplicasFixture replicas) : IClassF
         Assert.True(gaps.Max() < TimeSpan.FromMilliseconds(900), $"a gap of {gaps.Max().TotalMilliseconds:F0} ms");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_reader_on_the_other_replica_keeps_the_generation_from_being_abandoned()
     {
         var body = ChatStream.Body("Read me elsewhere [emulator:delay=30]", maxTokens: 150);

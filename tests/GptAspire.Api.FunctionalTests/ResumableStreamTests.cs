@@ -15,7 +15,7 @@ public class ResumableStreamTests(ApiFixture fixture)
 
     private static string RequestIdOf(IReadOnlyList<ReceivedEvent> events) => events[0].Data.GetProperty("requestId").GetString()!;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_stream_cut_at_100_points_and_resumed_with_Last_Event_ID_is_the_uninterrupted_stream()
     {
         var body = ChatStream.Body("Explain resumable streams", maxTokens: 30);
@@ -55,7 +55,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         TestContext.Current.SendDiagnosticMessage($"{cuts.Length} cuts, {checkedEvents} events checked, 0 lost or duplicated");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Resuming_without_an_id_replays_the_whole_stream_with_its_original_ids_and_bytes()
     {
         var (_, original) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Replay me", maxTokens: 20), Timeout);
@@ -69,7 +69,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         Assert.Equal(original.Skip(4).Select(e => e.Id), fromQuery.Select(e => e.Id));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Resuming_after_the_last_event_returns_an_empty_stream()
     {
         var (_, original) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Short", maxTokens: 5), Timeout);
@@ -83,7 +83,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_unknown_stream_is_404_and_a_bad_Last_Event_ID_is_400()
     {
         using var unknown = await fixture.Api.GetAsync("/api/chat/stream/0123456789abcdef0123456789abcdef", Timeout);
@@ -102,7 +102,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Stop_cancels_upstream_at_once_and_every_reader_gets_finish_stopped()
     {
         using var post = await fixture.Api.SendAsync(Post(ChatStream.Body("Stop me [emulator:long] [emulator:delay=50]")), HttpCompletionOption.ResponseHeadersRead, Timeout);
@@ -110,7 +110,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         var requestId = await first.RequestId.Task.WaitAsync(TimeSpan.FromSeconds(10), Timeout);
         using var get = await fixture.Api.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{requestId}"), HttpCompletionOption.ResponseHeadersRead, Timeout);
         var second = ReadInBackground(get);
-        await first.Tokens(3).WaitAsync(TimeSpan.FromSeconds(10), Timeout);
+        await first.Tokens(3);
 
         var clock = Stopwatch.StartNew();
         using var stop = await ChatStream.StopAsync(fixture.Api, requestId, Timeout);
@@ -137,7 +137,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_client_that_comes_back_within_the_grace_time_gets_the_whole_answer()
     {
         var body = ChatStream.Body("Come back [emulator:delay=20]", maxTokens: 120);
@@ -150,7 +150,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         Assert.Equal(reference.Text(), before.Concat(rest).Text());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task When_the_API_runs_its_most_live_streams_a_new_one_gets_503_with_Retry_After()
     {
         var slow = ChatStream.Body("Hold the line [emulator:long] [emulator:delay=100]");
@@ -185,7 +185,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_stream_past_its_event_limit_ends_with_stream_too_large_and_keeps_its_ids()
     {
         var (_, events) = await ChatStream.PostAsync(fixture.LimitedApi, ChatStream.Body("Go long [emulator:long] [emulator:delay=1]"), Timeout);
@@ -196,7 +196,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         Assert.Equal(Enumerable.Range(0, events.Count).Select(i => i.ToString()), events.Select(e => e.Id));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_finished_stream_expires_after_the_retention_time()
     {
         var (_, events) = await ChatStream.PostAsync(fixture.LimitedApi, ChatStream.Body("Soon gone", maxTokens: 5), Timeout);
@@ -211,7 +211,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task On_shutdown_every_open_stream_ends_with_server_shutting_down()
     {
         var (client, server) = fixture.StartApi();
@@ -219,7 +219,7 @@ public class ResumableStreamTests(ApiFixture fixture)
         {
             using var post = await client.SendAsync(Post(ChatStream.Body("Until shutdown [emulator:long] [emulator:delay=100]")), HttpCompletionOption.ResponseHeadersRead, Timeout);
             var reading = ReadInBackground(post);
-            await reading.Tokens(1).WaitAsync(TimeSpan.FromSeconds(10), Timeout);
+            await reading.Tokens(1);
 
             var clock = Stopwatch.StartNew();
             await server.DisposeAsync();

@@ -9,7 +9,7 @@ public class StreamStoreOutageTests(ApiFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Without_its_Redis_the_API_answers_503_with_Retry_After_and_stays_alive()
     {
         // A port nobody listens on: Redis is down.

@@ -24,7 +24,7 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         { "[emulator:bad-chunk]", "upstream_error", null, "unterminated" },
     };
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [MemberData(nameof(Failures))]
     public async Task An_upstream_failure_is_one_error_event_and_visible_to_operators(string directive, string code, int? status, string upstreamBody)
     {
@@ -44,7 +44,7 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_wrong_key_is_upstream_error_and_no_part_of_the_key_reaches_the_user_logs_or_spans()
     {
         var wrongKey = $"sk-wrong-{Guid.NewGuid():n}";
@@ -75,7 +75,7 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
 
     private static List<ReceivedEvent> Parse(string sse) =>
         [.. System.Net.ServerSentEvents.SseParser.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(sse))).Enumerate()
-            .Select(item => new ReceivedEvent(item.EventType, item.EventId ?? "", System.Text.Json.JsonDocument.Parse(item.Data).RootElement.Clone(), TimeSpan.Zero) { RawData = item.Data })];
+            .Select(item => ReceivedEvent.Of(item, TimeSpan.Zero))];
 
     private static async Task AssertOperatorsSeeAsync(ObservedApi api, List<ReceivedEvent> events, string code, int? status)
     {

@@ -17,7 +17,7 @@ public class ReplicaTests(ReplicasFixture fixture)
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Two_api_replicas_run_healthy_with_the_same_streams_connection_string()
     {
         var instances = await fixture.ApiInstancesAsync(Timeout);
@@ -34,7 +34,7 @@ public class ReplicaTests(ReplicasFixture fixture)
         });
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_streams_Redis_answers_on_its_connection_string()
     {
         var streams = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources
@@ -59,7 +59,7 @@ public class ReplicaTests(ReplicasFixture fixture)
         Assert.EndsWith(":1\r\n:1\r\n", answer.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Requests_to_api_are_served_by_both_replicas()
     {
         using var api = fixture.Client("api");
@@ -81,29 +81,21 @@ public class ReplicaTests(ReplicasFixture fixture)
         Assert.DoesNotContain("", servedBy.Values);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_answer_started_on_one_replica_is_resumed_and_stopped_on_the_other()
     {
         var api = fixture.App.GetEndpoint("api", "http");
 
         // Part 1: the POST on whichever replica the proxy picks; five tokens, then the connection is cut.
         using var starter = ClientOnOneConnection(api);
-        var before = new List<ReceivedEvent>();
+        List<ReceivedEvent> before;
         string first;
         using (var post = await starter.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Across replicas [emulator:long] [emulator:delay=50]")) },
             HttpCompletionOption.ResponseHeadersRead, Timeout))
         {
             first = post.Headers.GetValues("X-Stream-Replica").Single();
-            await using var body = await post.Content.ReadAsStreamAsync(Timeout);
-            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(body).EnumerateAsync(Timeout))
-            {
-                before.Add(new ReceivedEvent(item.EventType, item.EventId ?? "", System.Text.Json.JsonDocument.Parse(item.Data).RootElement.Clone(), TimeSpan.Zero) { RawData = item.Data });
-                if (before.Count(e => e.Name == "token") == 5)
-                {
-                    break;
-                }
-            }
+            before = await ChatStream.ReadEventsAsync(post, events => events.Count(e => e.Name == "token") == 5, Timeout);
         }
 
         var requestId = before[0].Data.GetProperty("requestId").GetString()!;
@@ -118,7 +110,7 @@ public class ReplicaTests(ReplicasFixture fixture)
             using var response = await reader.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead, Timeout);
             Assert.Equal(second, response.Headers.GetValues("X-Stream-Replica").Single());
             var rest = new BackgroundRead(response);
-            await rest.Tokens(3).WaitAsync(TimeSpan.FromSeconds(30), Timeout);
+            await rest.Tokens(3);
 
             // The Stop also goes to the replica that does not generate.
             var (stopper, third) = await ClientOnAnotherReplicaAsync(api, first);
@@ -142,7 +134,7 @@ public class ReplicaTests(ReplicasFixture fixture)
         Assert.False(recorded.GetProperty("completed").GetBoolean());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_page_s_path_through_web_streams_and_resumes_over_the_replicas()
     {
         using var web = fixture.Client("web");

@@ -14,7 +14,7 @@ public partial class SecretTests(AppHostFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task No_response_page_file_log_or_exported_telemetry_holds_any_piece_of_the_key()
     {
         var key = await fixture.EmulatorKeyAsync();

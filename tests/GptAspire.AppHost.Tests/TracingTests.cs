@@ -15,7 +15,7 @@ public class TracingTests(AppHostFixture fixture)
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task One_trace_follows_a_chat_from_the_browser_to_OpenAI_and_back()
     {
         // What the page sends: a fresh traceparent per chat (src/lib/traceContext.ts).
@@ -57,7 +57,7 @@ public class TracingTests(AppHostFixture fixture)
         Assert.DoesNotContain(spans, s => s.Attributes.Values.Any(v => v.Contains(marker)));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Logs_are_correlated_with_the_trace_and_carry_no_contents_or_keys()
     {
         var marker = $"private-words-{Guid.NewGuid():n}";
@@ -82,7 +82,7 @@ public class TracingTests(AppHostFixture fixture)
         Assert.DoesNotContain(logs, l => l.Text.Contains(marker) || l.Text.Contains(key) || l.Text.Contains(answer[..40]));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_api_records_stream_metrics()
     {
         using var api = fixture.Client("api");

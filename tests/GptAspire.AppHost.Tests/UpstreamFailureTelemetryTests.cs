@@ -14,7 +14,7 @@ public class UpstreamFailureTelemetryTests(AppHostFixture fixture)
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("[emulator:rate-limit=3]", "rate_limited", 429, "Rate limit reached for")]
     [InlineData("[emulator:server-error]", "upstream_error", 500, "The server had an error")]
     [InlineData("[emulator:bad-chunk]", "upstream_error", null, "unterminated")]

@@ -67,7 +67,7 @@ public class ApiImageTests(ApiImageFixture image) : IClassFixture<ApiImageFixtur
         Assert.True(heartbeat < TimeSpan.FromSeconds(240));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_SDK_picks_the_official_ASP_NET_Core_10_runtime_image_and_no_other_settings()
     {
         // What `dotnet publish -r linux-x64 -t:PublishContainer` computes before it pulls anything: the real base

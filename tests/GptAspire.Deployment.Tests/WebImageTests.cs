@@ -25,7 +25,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.False(Directory.Exists(Path.Combine(web.AppDirectory, "server", "__tests__")));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task It_serves_the_built_page_revalidated_on_every_load()
     {
         using var client = web.CreateClient();
@@ -42,7 +42,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.Equal(await File.ReadAllTextAsync(Path.Combine(web.AppDirectory, "dist", "index.html"), Cancellation), html);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Its_hashed_assets_are_cached_for_a_year_as_immutable()
     {
         using var client = web.CreateClient();
@@ -59,7 +59,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task It_streams_chat_events_through_as_the_api_sends_them()
     {
         using var client = web.CreateClient();
@@ -106,7 +106,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.True(Stopwatch.GetElapsedTime(events[0].SentAt, events[^1].SentAt) >= FakeChatApi.TokenInterval * FakeChatApi.TokenCount * 0.9, timeline);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_images_health_check_passes()
     {
         using var client = web.CreateClient();
@@ -118,7 +118,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         await ChildProcess.RunAsync(command[0], command[1..], web.AppDirectory, TimeSpan.FromSeconds(30), web.Environment);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task It_runs_in_production_mode()
     {
         using var client = web.CreateClient();
@@ -129,7 +129,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.Contains("\"mode\":\"production\"", web.ServerOutput, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task It_exports_traces_with_only_production_dependencies_installed()
     {
         using var client = web.CreateClient();

@@ -6,7 +6,7 @@ namespace GptAspire.Web.BrowserTests;
 /// </summary>
 public sealed class ReadmeScreenshotTests(AppHostFixture app, BrowserFixture browser) : BrowserTest(app, browser)
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_chat_page_after_a_finished_answer()
     {
         // Two earlier conversations in the list, the third on screen.

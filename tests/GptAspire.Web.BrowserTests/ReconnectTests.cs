@@ -11,7 +11,7 @@ namespace GptAspire.Web.BrowserTests;
 /// </summary>
 public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture browser) : BrowserTest(app, browser)
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Going_offline_mid_answer_and_back_completes_the_answer_once_with_one_POST()
     {
         await AskAsync("How do streams survive a flaky network? [emulator:delay=60]");
@@ -54,7 +54,7 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         Assert.Single(await UpstreamCallsAsync(traceId));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_reload_mid_answer_resumes_it_from_where_it_was()
     {
         await AskAsync("What happens to an answer on reload? [emulator:delay=60]");
@@ -81,7 +81,7 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         Assert.Single(await UpstreamCallsAsync(TraceIdOfPost(0)));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Stop_ends_the_generation_on_the_server_with_finish_stopped()
     {
         await AskAsync("Write a long essay about stopping. [emulator:long] [emulator:delay=50]");
@@ -105,7 +105,7 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         Assert.Single(ChatPosts);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_API_dying_mid_answer_shows_Reconnecting_then_keeps_the_text_without_a_second_POST()
     {
         await AskAsync("What if the server dies? [emulator:long] [emulator:delay=50]");

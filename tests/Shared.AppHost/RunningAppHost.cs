@@ -93,11 +93,14 @@ public sealed class RunningAppHost : IAsyncDisposable
     /// <summary>What the AppHost itself logged (its console when run with <c>dotnet run</c>), by category.</summary>
     public IReadOnlyList<(string Category, string Message)> AppHostLogs() => _console.Lines();
 
-    /// <summary>An HttpClient for a resource's http endpoint; infinite timeout unless one is given.</summary>
+    /// <summary>
+    /// An HttpClient for a resource's http endpoint. Its timeout (2 minutes unless one is given) bounds each request
+    /// up to the response headers; a streamed body is bounded by the reader (<see cref="ChatStream.ReadAsync"/>).
+    /// </summary>
     public HttpClient Client(string resource, TimeSpan? timeout = null)
     {
         var client = App.CreateHttpClient(resource, "http");
-        client.Timeout = timeout ?? Timeout.InfiniteTimeSpan;
+        client.Timeout = timeout ?? TimeSpan.FromMinutes(2);
         return client;
     }
 
