@@ -92,9 +92,9 @@ public sealed class ApiFixture : IAsyncLifetime
     }
 
     /// <summary>Starts one more API over the shared emulator, for a test that stops it or changes its settings.</summary>
-    public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null)
+    public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null, LogSink? logs = null)
     {
-        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings);
+        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings, logs: logs);
         return (new HttpClient { BaseAddress = factory.Start(), Timeout = TimeSpan.FromMinutes(2) }, factory);
     }
 

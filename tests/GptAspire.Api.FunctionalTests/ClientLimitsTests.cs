@@ -77,10 +77,70 @@ public class ClientLimitsTests(ApiFixture fixture)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task A_spent_budget_comes_back_by_RequestsPerPeriod_each_period_a_minute_by_default()
+    {
+        // The default period: a client that spent its burst is told to come back within the minute.
+        var (byDefault, defaultServer) = fixture.StartApi(new Dictionary<string, string>
+        {
+            ["Chat:RateLimits:BurstLimit"] = "1",
+            ["Chat:RateLimits:RequestsPerPeriod"] = "1",
+        });
+        await using (defaultServer)
+        using (byDefault)
+        {
+            (await ChatAsync(byDefault, "Spend it")).Dispose();
+            using var refused = await ChatAsync(byDefault, "Again");
+            await AssertTooManyRequests(refused, "Too many chats in a short time");
+            Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        }
+
+        // A short period, to see the budget come back: one request each period, no more.
+        var (api, server) = fixture.StartApi(new Dictionary<string, string>
+        {
+            ["Chat:RateLimits:BurstLimit"] = "2",
+            ["Chat:RateLimits:RequestsPerPeriod"] = "1",
+            ["Chat:RateLimits:ReplenishmentPeriod"] = "00:00:02",
+        });
+        await using (server)
+        using (api)
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                using var accepted = await ChatAsync(api, $"Burst {i}");
+                Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+            }
+
+            using (var refused = await ChatAsync(api, "Too soon"))
+            {
+                await AssertTooManyRequests(refused, "Too many chats in a short time");
+                Assert.True(refused.Headers.RetryAfter!.Delta <= TimeSpan.FromSeconds(2), $"Retry-After: {refused.Headers.RetryAfter}");
+            }
+
+            await Eventually.UntilAsync(async () =>
+            {
+                using var retry = await ChatAsync(api, "Later");
+                return retry.StatusCode == HttpStatusCode.OK;
+            }, "a chat accepted once the period added a request back", every: TimeSpan.FromMilliseconds(250), cancellationToken: Timeout);
+
+            // One came back, so the next is refused again (unless the period just turned: then it is the one after).
+            using var next = await ChatAsync(api, "And another");
+            using var afterNext = next.StatusCode == HttpStatusCode.OK ? await ChatAsync(api, "And another") : null;
+            Assert.Equal(HttpStatusCode.TooManyRequests, (afterNext ?? next).StatusCode);
+        }
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Streams_open_at_once_beyond_the_limit_get_429_until_one_ends()
     {
+        // An API of its own with a burst out of reach: the test polls for the freed place without spending a budget.
+        var (api, server) = fixture.StartApi(new Dictionary<string, string>
+        {
+            ["Chat:RateLimits:ConcurrentStreams"] = Limits.ConcurrentStreams.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await using var apiServer = server;
+        api.Dispose();
         // A left stream's connection is closed at once rather than drained for reuse, as a closed tab's would be.
-        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = fixture.LimitsApiAddress };
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
         client.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.4");
         var open = new List<(HttpResponseMessage Response, Stream Body)>();
         try
@@ -101,16 +161,11 @@ public class ClientLimitsTests(ApiFixture fixture)
             open[0].Body.Dispose();
             open[0].Response.Dispose();
             open.RemoveAt(0);
-            HttpResponseMessage? accepted = null;
-            for (var attempt = 0; attempt < Limits.BurstLimit - Limits.ConcurrentStreams - 1 && accepted?.StatusCode != HttpStatusCode.OK; attempt++)
+            await Eventually.UntilAsync(async () =>
             {
-                await Task.Delay(TimeSpan.FromSeconds(2), Timeout);
-                accepted?.Dispose();
-                accepted = await ChatAsync(client, "Now?");
-            }
-
-            Assert.Equal(HttpStatusCode.OK, accepted?.StatusCode);
-            accepted!.Dispose();
+                using var accepted = await ChatAsync(client, "Now?");
+                return accepted.StatusCode == HttpStatusCode.OK;
+            }, "a chat accepted once the left stream's place was free", every: TimeSpan.FromMilliseconds(250), cancellationToken: Timeout);
         }
         finally
         {
@@ -155,19 +210,11 @@ public class ClientLimitsTests(ApiFixture fixture)
 
             using var stop = await ChatStream.StopAsync(api, ids[0], Timeout);
             Assert.Equal(HttpStatusCode.Accepted, stop.StatusCode);
-            HttpResponseMessage? accepted = null;
-            for (var attempt = 0; attempt < 20 && accepted?.StatusCode != HttpStatusCode.OK; attempt++)
+            await Eventually.UntilAsync(async () =>
             {
-                accepted?.Dispose();
-                accepted = await ChatAsync(api, "Now?");
-                if (accepted.StatusCode != HttpStatusCode.OK)
-                {
-                    await Task.Delay(250, Timeout);
-                }
-            }
-
-            Assert.Equal(HttpStatusCode.OK, accepted?.StatusCode);
-            accepted!.Dispose();
+                using var accepted = await ChatAsync(api, "Now?");
+                return accepted.StatusCode == HttpStatusCode.OK;
+            }, "a chat accepted once the stopped generation ended", every: TimeSpan.FromMilliseconds(250), cancellationToken: Timeout);
             using var _ = await ChatStream.StopAsync(api, ids[1], Timeout);
         }
         finally

@@ -20,6 +20,7 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         // directive, error code, upstream status, a phrase of the upstream body that must go no further than the API
         { "[emulator:rate-limit=3]", "rate_limited", 429, "Rate limit reached for" },
         { "[emulator:server-error]", "upstream_error", 500, "The server had an error while processing" },
+        { "[emulator:forbidden]", "upstream_error", 403, "Country, region, or territory not supported" },
         { "[emulator:drop]", "upstream_unavailable", null, "" },
         { "[emulator:bad-chunk]", "upstream_error", null, "unterminated" },
     };
@@ -42,6 +43,19 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         {
             AssertNowhere(api, events, upstreamBody);
         }
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
+    public async Task An_upstream_403_tells_the_user_the_administrator_must_check_the_key()
+    {
+        var (_, events) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Hello [emulator:forbidden]"), Timeout);
+
+        Assert.Equal(["start", "error"], events.Select(e => e.Name));
+        Assert.Equal("upstream_error", events[^1].Data.GetProperty("code").GetString());
+        Assert.Equal(
+            "The AI service refused the server's credentials. The administrator needs to check the OpenAI key.",
+            events[^1].Data.GetProperty("message").GetString());
+        Assert.False(events[^1].Data.TryGetProperty("retryAfterSeconds", out _), "a refused key is not worth retrying soon");
     }
 
     [Fact(Timeout = Bounds.TestMs)]

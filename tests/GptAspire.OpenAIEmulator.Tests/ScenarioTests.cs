@@ -131,6 +131,20 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task ForbiddenAnswers403WithOpenAIsBody()
+    {
+        using var client = emulator.CreateHttpClient();
+
+        using var response = await Chat.SendAsync(client, Chat.OpenAIPath, Chat.Body("hello [emulator:forbidden]", stream: true), Cancellation);
+
+        Assert.Equal(403, (int)response.StatusCode);
+        var error = (await Chat.JsonAsync(response)).GetProperty("error");
+        Assert.Equal("Country, region, or territory not supported", error.GetProperty("message").GetString());
+        Assert.Equal("request_forbidden", error.GetProperty("type").GetString());
+        Assert.Equal("unsupported_country_region_territory", error.GetProperty("code").GetString());
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task DropCutsTheStreamAfterSomeTokensWithoutDone()
     {
         using var client = emulator.CreateHttpClient();

@@ -22,10 +22,14 @@ public static class Eventually
 {
     /// <summary>Polls <paramref name="find"/> until it returns something; fails naming <paramref name="what"/>.</summary>
     public static Task<T> FindAsync<T>(Func<T?> find, string what, TimeSpan? within = null, CancellationToken cancellationToken = default) =>
-        FindAsync(() => Task.FromResult(find()), what, within, cancellationToken);
+        FindAsync<T>(() => Task.FromResult(find()), what, within, cancellationToken);
+
+    /// <summary>How long to wait between two looks: short, since most conditions are checked in memory.</summary>
+    public static TimeSpan Interval { get; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Polls <paramref name="find"/> until it returns something; fails naming <paramref name="what"/>.</summary>
-    public static async Task<T> FindAsync<T>(Func<Task<T?>> find, string what, TimeSpan? within = null, CancellationToken cancellationToken = default)
+    public static async Task<T> FindAsync<T>(
+        Func<Task<T?>> find, string what, TimeSpan? within = null, CancellationToken cancellationToken = default, TimeSpan? every = null)
     {
         var bound = within ?? Bounds.Condition;
         var token = cancellationToken.CanBeCanceled ? cancellationToken : Xunit.TestContext.Current.CancellationToken;
@@ -42,15 +46,16 @@ public static class Eventually
                 throw new Xunit.Sdk.XunitException($"Found no {what} within {bound}.");
             }
 
-            await Task.Delay(50, token);
+            await Task.Delay(every ?? Interval, token);
         }
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/>.</summary>
     public static Task UntilAsync(Func<bool> condition, string what, TimeSpan? within = null, CancellationToken cancellationToken = default) =>
-        FindAsync(() => condition() ? (object)true : null, what, within, cancellationToken);
+        FindAsync<object>(() => condition() ? true : null, what, within, cancellationToken);
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/>.</summary>
-    public static Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null, CancellationToken cancellationToken = default) =>
-        FindAsync(async () => await condition() ? (object)true : null, what, within, cancellationToken);
+    public static Task UntilAsync(
+        Func<Task<bool>> condition, string what, TimeSpan? within = null, CancellationToken cancellationToken = default, TimeSpan? every = null) =>
+        FindAsync<object>(async () => await condition() ? true : null, what, within, cancellationToken, every);
 }
