@@ -77,21 +77,10 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.Equal(["no"], response.Headers.GetValues("X-Accel-Buffering"));
         Assert.Null(response.Content.Headers.ContentEncoding.FirstOrDefault());
 
-        var events = new List<(string Name, long SentAt, long ReceivedAt)>();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation));
-        string? name = null;
-        while (await reader.ReadLineAsync(Cancellation) is { } line)
-        {
-            if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                name = line["event: ".Length..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                var sentAt = System.Text.Json.JsonDocument.Parse(line["data: ".Length..]).RootElement.GetProperty("sentAt").GetInt64();
-                events.Add((name!, sentAt, Stopwatch.GetTimestamp()));
-            }
-        }
+        var readFrom = Stopwatch.GetTimestamp();
+        var events = (await ChatStream.ReadAsync(response, Cancellation))
+            .Select(e => (e.Name, SentAt: e.Data.GetProperty("sentAt").GetInt64(), ReceivedAt: readFrom + (long)(e.At.TotalSeconds * Stopwatch.Frequency)))
+            .ToList();
 
         Assert.Equal(["start", .. Enumerable.Repeat("token", FakeChatApi.TokenCount), "finish"], events.Select(e => e.Name));
         // Each event reached the client before the API sent the one after next (800 ms later): nothing on the
