@@ -67,6 +67,8 @@ public class ChatStreamTests(ApiFixture fixture)
     public async Task The_wire_format_has_named_events_ids_json_data_and_no_caching()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Hi", maxTokens: 3)) };
+        // As a browser asks: a compressed stream would be held back by the compressor until its buffer fills.
+        request.Headers.AcceptEncoding.ParseAdd("gzip, deflate, br, zstd");
         using var response = await fixture.Api.SendAsync(request, Timeout);
         var raw = await response.Content.ReadAsStringAsync(Timeout);
 

@@ -138,17 +138,44 @@ public class ReplicaTests(ReplicasFixture fixture)
     public async Task The_page_s_path_through_web_streams_and_resumes_over_the_replicas()
     {
         using var web = fixture.Client("web");
-        var before = await ChatStream.ReadUntilCutAsync(web,
+        List<ReceivedEvent> before;
+        string generator;
+        using (var post = await web.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Through the page's server [emulator:delay=20]", maxTokens: 40)) },
-            events => events.Count(e => e.Name == "token") >= 3, Timeout);
+            HttpCompletionOption.ResponseHeadersRead, Timeout))
+        {
+            generator = ReplicaOf(post);
+            before = await ChatStream.ReadEventsAsync(post, events => events.Count(e => e.Name == "token") >= 3, Timeout);
+        }
 
-        // Resumed through web on new connections, whichever replica each reaches.
-        var (response, rest) = await ChatStream.ResumeAsync(web, before[0].Data.GetProperty("requestId").GetString()!, before[^1].Id, Timeout);
-        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        var whole = before.Concat(rest).ToList();
-        Assert.Equal(Enumerable.Range(0, whole.Count).Select(i => i.ToString()), whole.Select(e => e.Id));
-        Assert.Equal("finish", whole[^1].Name);
+        // Resumed through web, several at once: the page's server opens a connection to api for each, which the
+        // AppHost's proxy spreads over the replicas. Each gets the same rest; some come from the other replica.
+        var requestId = before[0].Data.GetProperty("requestId").GetString()!;
+        var servedBy = new HashSet<string>();
+        for (var round = 0; round < 5 && !servedBy.Any(r => r != generator); round++)
+        {
+            var resumes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => ChatStream.ResumeAsync(web, requestId, before[^1].Id, Timeout)));
+            foreach (var (response, rest) in resumes)
+            {
+                using (response)
+                {
+                    Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+                    servedBy.Add(ReplicaOf(response));
+                    var whole = before.Concat(rest).ToList();
+                    Assert.Equal(Enumerable.Range(0, whole.Count).Select(i => i.ToString()), whole.Select(e => e.Id));
+                    Assert.Equal("finish", whole[^1].Name);
+                    Assert.Equal(resumes[0].Events.Select(e => e.RawData), rest.Select(e => e.RawData));
+                }
+            }
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"generated on replica {generator}, resumed on {string.Join(", ", servedBy)}");
+        Assert.Contains(servedBy, replica => replica != generator);
     }
+
+    private static string ReplicaOf(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Stream-Replica", out var values) ? values.Single()
+            : throw new Xunit.Sdk.XunitException("The response has no X-Stream-Replica header: the page's server did not pass it on.");
 
     // One connection per client (the proxy picks a replica per connection), kept alive between requests.
     private static HttpClient ClientOnOneConnection(Uri api) =>

@@ -68,6 +68,8 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
             Content = new StringContent("""{"messages":[{"role":"user","content":"Hello"}]}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Accept.ParseAdd("text/event-stream");
+        // As a browser asks: the stream must still not be compressed (a compressor holds events back).
+        request.Headers.AcceptEncoding.ParseAdd("gzip, deflate, br, zstd");
 
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
 
