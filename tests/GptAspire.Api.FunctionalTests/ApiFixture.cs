@@ -224,9 +224,5 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
             ["Chat:Streams:AbandonAfter"] = "00:00:02",
-            ["Chat:RateLimits:BurstLimit"] = "100000",
-            ["Chat:RateLimits:RequestsPerPeriod"] = "100000",
-            ["Chat:RateLimits:ConcurrentStreams"] = "1000",
-            ["Chat:RateLimits:ConcurrentGenerations"] = "1000",
-        }.Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment);
+        }.Concat(TestSettings.LimitsOutOfReach).Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment);
 }

@@ -396,12 +396,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.DoesNotContain(getResponse.Headers, h => h.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase));
     }
 
-    private async Task<Socket> ConnectAsync()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(fixture.LimitsApiAddress.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(fixture.LimitsApiAddress.Host), fixture.LimitsApiAddress.Port, Timeout);
-        return socket;
-    }
+    private Task<Socket> ConnectAsync() => RawHttp.ConnectAsync(fixture.LimitsApiAddress, Timeout);
 
     /// <summary>Sends <paramref name="text"/> one byte a second until the server answers; returns its status line.</summary>
     private static async Task<string> TrickleUntilAnsweredAsync(Socket socket, string text)

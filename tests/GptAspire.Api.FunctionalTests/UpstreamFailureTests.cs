@@ -102,9 +102,9 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         Assert.Equal(code, server.GetTagItem("error.type"));
         Assert.Equal(code, server.StatusDescription);
 
-        await ObservedApi.EventuallyAsync(
+        await Eventually.FindAsync(
             () => api.Measurements.FirstOrDefault(m => m.Instrument == "gptaspire.chat.streams" && m.Tags.GetValueOrDefault("outcome") == code),
-            $"gptaspire.chat.streams with outcome {code}; got {string.Join(", ", api.Measurements.Select(m => $"{m.Instrument} {string.Join(",", m.Tags)}"))}");
+            $"gptaspire.chat.streams with outcome {code}; got {string.Join(", ", api.Measurements.Select(m => $"{m.Instrument} {string.Join(",", m.Tags)}"))}", cancellationToken: Timeout);
 
         var warning = Assert.Single(api.Logs.Entries, l => l.Level == LogLevel.Warning && l.Message.Contains(requestId));
         Assert.Contains(code, warning.Message);

@@ -55,11 +55,7 @@ public class DashboardTests(AppHostFixture fixture)
     {
         var expected = $"Chat page: {fixture.App.GetEndpoint("web", "http").ToString().TrimEnd('/')}";
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!fixture.AppHostLogs().Any(l => l.Message == expected) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100, Timeout);
-        }
+        await Eventually.UntilAsync(() => fixture.AppHostLogs().Any(l => l.Message == expected), $"the line \"{expected}\"", cancellationToken: Timeout);
 
         var line = Assert.Single(fixture.AppHostLogs(), l => l.Message.StartsWith("Chat page:", StringComparison.Ordinal));
         Assert.Equal(expected, line.Message);

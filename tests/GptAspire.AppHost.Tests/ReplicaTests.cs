@@ -66,8 +66,7 @@ public class ReplicaTests(ReplicasFixture fixture)
         var traceIds = new List<string>();
         var servedBy = new Dictionary<string, string>();
         // The proxy may take a moment to route to a replica that just became healthy: ask until both answered.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (servedBy.Values.Distinct().Count() < ReplicasFixture.Replicas && DateTime.UtcNow < deadline)
+        await Eventually.UntilAsync(async () =>
         {
             for (var i = 0; i < 4; i++)
             {
@@ -75,9 +74,8 @@ public class ReplicaTests(ReplicasFixture fixture)
             }
 
             servedBy = await ServedByAsync(traceIds);
-        }
-
-        Assert.Equal(ReplicasFixture.Replicas, servedBy.Values.Distinct().Count());
+            return servedBy.Values.Distinct().Count() == ReplicasFixture.Replicas;
+        }, $"answers from all {ReplicasFixture.Replicas} replicas", TimeSpan.FromSeconds(60), Timeout);
         Assert.DoesNotContain("", servedBy.Values);
     }
 
@@ -216,21 +214,12 @@ public class ReplicaTests(ReplicasFixture fixture)
     }
 
     // Each replica exports its spans with its own service.instance.id; spans arrive in batches every 200 ms.
-    private async Task<Dictionary<string, string>> ServedByAsync(List<string> traceIds)
+    private Task<Dictionary<string, string>> ServedByAsync(List<string> traceIds) => Eventually.FindAsync(() =>
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        Dictionary<string, string> servedBy;
-        do
-        {
-            await Task.Delay(200, Timeout);
-            servedBy = fixture.Telemetry.Spans
-                .Where(s => s.Service == "api" && s.Kind == Server && traceIds.Contains(s.TraceId))
-                .GroupBy(s => s.TraceId)
-                .ToDictionary(g => g.Key, g => g.First().Instance);
-        }
-        while (servedBy.Count < traceIds.Count && DateTime.UtcNow < deadline);
-
-        Assert.Equal(traceIds.Count, servedBy.Count);
-        return servedBy;
-    }
+        var servedBy = fixture.Telemetry.Spans
+            .Where(s => s.Service == "api" && s.Kind == Server && traceIds.Contains(s.TraceId))
+            .GroupBy(s => s.TraceId)
+            .ToDictionary(g => g.Key, g => g.First().Instance);
+        return servedBy.Count == traceIds.Count ? servedBy : null;
+    }, $"the api's server spans of {traceIds.Count} traces", cancellationToken: Timeout);
 }

@@ -66,13 +66,10 @@ public class TracingTests(AppHostFixture fixture)
         var traceId = events[0].Data.GetProperty("traceId").GetString()!;
         var answer = events.Text();
 
-        var deadline = DateTime.UtcNow.AddSeconds(15);
         bool Correlated(string service, string text) =>
             fixture.Telemetry.Logs.Any(l => l.Service == service && l.TraceId == traceId && l.Text.Contains(text));
-        while (DateTime.UtcNow < deadline && !(Correlated("api", "finished") && Correlated("web", "")))
-        {
-            await Task.Delay(200, Timeout);
-        }
+        await Eventually.UntilAsync(() => Correlated("api", "finished") && Correlated("web", ""),
+            $"the api's and the web's logs in trace {traceId}", cancellationToken: Timeout);
 
         var logs = fixture.Telemetry.Logs.ToArray();
         var seen = $"trace {traceId}; logs:\n{string.Join("\n", logs.Where(l => l.Service is "api" or "web").Select(l => $"{l.Service} {l.TraceId} {l.Text}"))}";

@@ -128,13 +128,8 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
             new StringContent("""{"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"), Cancellation);
         await response.Content.ReadAsStringAsync(Cancellation);
 
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!web.Api.TelemetryReceived.Contains("traces") && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200, Cancellation);
-        }
-
-        Assert.True(web.Api.TelemetryReceived.Contains("traces"), $"No trace export arrived. Server output:\n{web.ServerOutput}");
+        await Eventually.UntilAsync(() => web.Api.TelemetryReceived.Contains("traces"),
+            $"a trace export from the web server, whose output was:\n{web.ServerOutput}", cancellationToken: Cancellation);
     }
 
     [GeneratedRegex("(?:src|href)=\"(?<path>/assets/[^\"]+)\"")]

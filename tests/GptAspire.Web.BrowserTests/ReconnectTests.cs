@@ -24,8 +24,16 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         var reconnecting = Page.GetByTestId("reconnecting");
         await Expect(reconnecting).ToBeVisibleAsync(new() { Timeout = Short });
         await Expect(reconnecting).ToContainTextAsync("Reconnecting", new() { Timeout = Short });
-        await Task.Delay(300, Cancellation); // tokens that arrived before the cut may still be rendering
+        // Tokens that arrived before the cut may still be rendering: wait until the text stops growing.
         var (statusOffline, lengthOffline) = await SampleAsync();
+        await Eventually.UntilAsync(async () =>
+        {
+            var before = lengthOffline;
+            await Task.Delay(250, Cancellation);
+            (statusOffline, lengthOffline) = await SampleAsync();
+            return lengthOffline == before;
+        }, "the answer's text to stop growing once offline", cancellationToken: Cancellation);
+        // Then nothing changes for a while: the page neither renders nor tries again without a network.
         await Task.Delay(1500, Cancellation);
         var (statusStillOffline, lengthStillOffline) = await SampleAsync();
         Assert.Equal("streaming", statusOffline);

@@ -44,11 +44,12 @@ public sealed class RunningAppHost : IAsyncDisposable
         builder.Services.AddLogging(logging => logging.AddProvider(console));
         // Every test is the same client (loopback): a budget for the whole suite, not one user's. The per-client
         // limits themselves are proven by the API's functional tests.
-        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api"))
-            .WithEnvironment("Chat__RateLimits__BurstLimit", "1000")
-            .WithEnvironment("Chat__RateLimits__RequestsPerPeriod", "1000")
-            .WithEnvironment("Chat__RateLimits__ConcurrentStreams", "200")
-            .WithEnvironment("Chat__RateLimits__ConcurrentGenerations", "200");
+        var api = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api"));
+        foreach (var (name, value) in TestSettings.LimitsOutOfReachEnvironment)
+        {
+            api.WithEnvironment(name, value);
+        }
+
         configure?.Invoke(builder);
         var host = new RunningAppHost(await builder.BuildAsync(timeout.Token), console);
         await host.App.StartAsync(timeout.Token);
