@@ -11,7 +11,8 @@ let failed = 0
 let skipped = 0
 const suites = []
 
-for (const file of files) {
+// Only result files: the test runner may leave folders beside them (the blame collector's, for one).
+for (const file of files.filter((f) => f.endsWith('.trx') || f.endsWith('.junit.xml'))) {
   const xml = readFileSync(join(dir, file), 'utf8')
   if (file.endsWith('.trx')) {
     const counters = /<Counters\b([^>]*)\/>/.exec(xml)?.[1] ?? ''
