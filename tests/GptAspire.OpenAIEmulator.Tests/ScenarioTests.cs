@@ -221,7 +221,8 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         var tokens = events.Where(e => e.Payload.Contains("\"content\":\"") && !e.Payload.Contains("\"role\"")).ToList();
         Assert.Equal(20, tokens.Count);
         Assert.True(tokens[0].At >= TimeSpan.FromMilliseconds(1100), $"first token after {tokens[0].At}");
-        Assert.True(tokens[^1].At - tokens[0].At < TimeSpan.FromMilliseconds(1000), $"the rest took {tokens[^1].At - tokens[0].At}");
+        // Had every token waited, the rest would take 19 x 1.2 s; how fast they come is the bench's to measure.
+        Assert.True(tokens[^1].At - tokens[0].At < TimeSpan.FromSeconds(5), $"the rest took {tokens[^1].At - tokens[0].At}");
     }
 
     [Fact(Timeout = Bounds.TestMs)]
