@@ -14,6 +14,8 @@ export default mergeConfig(
           test: {
             name: 'web',
             environment: 'jsdom',
+            // A hang fails its test by name; generous, as CI shares two cores with the other suites.
+            testTimeout: 20_000,
             include: ['src/**/__tests__/*.spec.ts'],
           },
         },
@@ -21,6 +23,7 @@ export default mergeConfig(
           test: {
             name: 'server',
             environment: 'node',
+            testTimeout: 20_000,
             include: ['server/**/__tests__/*.spec.mjs'],
           },
         },

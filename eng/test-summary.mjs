@@ -1,5 +1,6 @@
 // Adds up the results of every suite (Vitest JUnit XML and .NET TRX files) into one line:
 // "N passed, N failed". Exits 1 when a test failed or when no results were written at all.
+// With --timed-out (the run was stopped at its overall bound) the stopped run counts as one failure.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -10,7 +11,8 @@ let failed = 0
 let skipped = 0
 const suites = []
 
-for (const file of files) {
+// Only result files: the test runner may leave folders beside them (the blame collector's, for one).
+for (const file of files.filter((f) => f.endsWith('.trx') || f.endsWith('.junit.xml'))) {
   const xml = readFileSync(join(dir, file), 'utf8')
   if (file.endsWith('.trx')) {
     const counters = /<Counters\b([^>]*)\/>/.exec(xml)?.[1] ?? ''
@@ -37,7 +39,10 @@ for (const file of files) {
 }
 
 for (const line of suites) console.log(`  ${line}`)
-if (suites.length === 0) {
+if (process.argv.includes('--timed-out')) {
+  console.log('  the run was stopped at its time limit: 1 failed')
+  failed += 1
+} else if (suites.length === 0) {
   console.log('no test results were written')
   failed += 1
 }

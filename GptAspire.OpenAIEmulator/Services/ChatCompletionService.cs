@@ -41,6 +41,11 @@ public sealed class ChatCompletionService(
             return EmulatorErrors.ServerError();
         }
 
+        if (scenario.Forbidden)
+        {
+            return EmulatorErrors.Forbidden();
+        }
+
         if (scenario.ContentFilterPrompt)
         {
             return EmulatorErrors.PromptFiltered();

@@ -85,6 +85,14 @@ public static class EmulatorErrors
         Type = "server_error",
     });
 
+    /// <summary>OpenAI's 403 for a key that may not be used from where the request comes.</summary>
+    public static IResult Forbidden() => OpenAI(StatusCodes.Status403Forbidden, new ErrorDetail
+    {
+        Message = "Country, region, or territory not supported",
+        Type = "request_forbidden",
+        Code = "unsupported_country_region_territory",
+    });
+
     public static IResult PromptFiltered() => OpenAI(StatusCodes.Status400BadRequest, new ErrorDetail
     {
         Message = "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766",

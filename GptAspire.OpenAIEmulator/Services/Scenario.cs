@@ -25,6 +25,7 @@ public sealed partial record Scenario
     public bool ContentFilterPrompt { get; init; }
     public bool ContentFilter { get; init; }
     public bool ServerError { get; init; }
+    public bool Forbidden { get; init; }
     public bool Drop { get; init; }
     public bool BadChunk { get; init; }
     public int? FirstTokenDelayMs { get; init; }
@@ -54,6 +55,7 @@ public sealed partial record Scenario
                 "content-filter-prompt" => scenario with { ContentFilterPrompt = true },
                 "content-filter" => scenario with { ContentFilter = true },
                 "server-error" => scenario with { ServerError = true },
+                "forbidden" => scenario with { Forbidden = true },
                 "drop" => scenario with { Drop = true },
                 "bad-chunk" => scenario with { BadChunk = true },
                 "slow-first-token" => scenario with { FirstTokenDelayMs = Number(value, 0, 600_000) ?? DefaultFirstTokenDelayMs },

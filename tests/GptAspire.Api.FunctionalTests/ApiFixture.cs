@@ -92,9 +92,9 @@ public sealed class ApiFixture : IAsyncLifetime
     }
 
     /// <summary>Starts one more API over the shared emulator, for a test that stops it or changes its settings.</summary>
-    public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null)
+    public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null, LogSink? logs = null)
     {
-        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings);
+        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings, logs: logs);
         return (new HttpClient { BaseAddress = factory.Start(), Timeout = TimeSpan.FromMinutes(2) }, factory);
     }
 
@@ -224,9 +224,5 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
             ["Chat:Streams:AbandonAfter"] = "00:00:02",
-            ["Chat:RateLimits:BurstLimit"] = "100000",
-            ["Chat:RateLimits:RequestsPerPeriod"] = "100000",
-            ["Chat:RateLimits:ConcurrentStreams"] = "1000",
-            ["Chat:RateLimits:ConcurrentGenerations"] = "1000",
-        }.Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment);
+        }.Concat(TestSettings.LimitsOutOfReach).Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment);
 }

@@ -9,7 +9,7 @@ public class ChatStreamTests(ApiFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_question_streams_start_tokens_usage_and_finish_in_order()
     {
         var (response, events) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Hello there"), Timeout);
@@ -34,7 +34,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.Equal("stop", events[^1].Data.GetProperty("reason").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_streamed_text_is_the_whole_answer_the_model_gave()
     {
         var (_, events) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("What is Aspire?"), Timeout);
@@ -52,7 +52,7 @@ public class ChatStreamTests(ApiFixture fixture)
             events.Single(e => e.Name == "usage").Data.GetProperty("completionTokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Tokens_arrive_one_by_one_as_they_are_generated()
     {
         var (_, events) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Tell me more [emulator:delay=40]"), Timeout);
@@ -63,10 +63,12 @@ public class ChatStreamTests(ApiFixture fixture)
             $"{tokens.Count} tokens arrived within {(tokens[^1].At - tokens[0].At).TotalMilliseconds} ms");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_wire_format_has_named_events_ids_json_data_and_no_caching()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Hi", maxTokens: 3)) };
+        // As a browser asks: a compressed stream would be held back by the compressor until its buffer fills.
+        request.Headers.AcceptEncoding.ParseAdd("gzip, deflate, br, zstd");
         using var response = await fixture.Api.SendAsync(request, Timeout);
         var raw = await response.Content.ReadAsStringAsync(Timeout);
 
@@ -79,7 +81,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.EndsWith("event: finish\ndata: {\"reason\":\"length\"}\nid: 5\n\n", raw);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task MaxTokens_cuts_the_answer_with_finish_length()
     {
         var (_, events) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Explain streaming", maxTokens: 7), Timeout);
@@ -88,7 +90,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.Equal(7, events.Single(e => e.Name == "usage").Data.GetProperty("completionTokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_Azure_OpenAI_connection_streams_the_same_answer()
     {
         var (_, openAI) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Azure please"), Timeout);
@@ -103,7 +105,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.Contains(requests.EnumerateArray(), r => r.GetProperty("route").GetString() == "azure-v1");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_heartbeat_comment_keeps_a_silent_stream_open()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream")
@@ -120,7 +122,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.EndsWith("{\"reason\":\"length\"}\nid: 4\n\n", raw);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Info_names_the_model_and_its_context_window()
     {
         var info = await fixture.Api.GetFromJsonAsync<JsonElement>("/api/info", Timeout);
@@ -129,7 +131,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.Equal(128_000, info.GetProperty("contextWindow").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task In_Development_the_OpenAPI_document_describes_the_stream_endpoint()
     {
         await using var development = new ApiFixture.ApiFactory(
@@ -144,7 +146,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("/openapi/v1.json")]
     [InlineData("/scalar")]
     public async Task Outside_Development_the_API_does_not_describe_itself(string path)
@@ -154,7 +156,7 @@ public class ChatStreamTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_trace_id_of_start_is_the_one_sent_to_OpenAI()
     {
         var (_, events) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Trace me please"), Timeout);

@@ -44,7 +44,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal((int)retryAfter.Value.TotalSeconds, problem.GetProperty("retryAfterSeconds").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Chats_in_a_row_beyond_the_burst_get_429_with_Retry_After()
     {
         using var client = Client("198.51.100.1");
@@ -60,7 +60,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.True(refused.Headers.RetryAfter!.Delta > TimeSpan.FromMinutes(30), "the bucket refills one request an hour in this test");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Another_client_keeps_its_own_budget()
     {
         using var greedy = Client("198.51.100.2");
@@ -76,11 +76,71 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
+    public async Task A_spent_budget_comes_back_by_RequestsPerPeriod_each_period_a_minute_by_default()
+    {
+        // The default period: a client that spent its burst is told to come back within the minute.
+        var (byDefault, defaultServer) = fixture.StartApi(new Dictionary<string, string>
+        {
+            ["Chat:RateLimits:BurstLimit"] = "1",
+            ["Chat:RateLimits:RequestsPerPeriod"] = "1",
+        });
+        await using (defaultServer)
+        using (byDefault)
+        {
+            (await ChatAsync(byDefault, "Spend it")).Dispose();
+            using var refused = await ChatAsync(byDefault, "Again");
+            await AssertTooManyRequests(refused, "Too many chats in a short time");
+            Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        }
+
+        // A short period, to see the budget come back: one request each period, no more.
+        var (api, server) = fixture.StartApi(new Dictionary<string, string>
+        {
+            ["Chat:RateLimits:BurstLimit"] = "2",
+            ["Chat:RateLimits:RequestsPerPeriod"] = "1",
+            ["Chat:RateLimits:ReplenishmentPeriod"] = "00:00:02",
+        });
+        await using (server)
+        using (api)
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                using var accepted = await ChatAsync(api, $"Burst {i}");
+                Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+            }
+
+            using (var refused = await ChatAsync(api, "Too soon"))
+            {
+                await AssertTooManyRequests(refused, "Too many chats in a short time");
+                Assert.True(refused.Headers.RetryAfter!.Delta <= TimeSpan.FromSeconds(2), $"Retry-After: {refused.Headers.RetryAfter}");
+            }
+
+            await Eventually.UntilAsync(async () =>
+            {
+                using var retry = await ChatAsync(api, "Later");
+                return retry.StatusCode == HttpStatusCode.OK;
+            }, "a chat accepted once the period added a request back", every: TimeSpan.FromMilliseconds(250), cancellationToken: Timeout);
+
+            // One came back, so the next is refused again (unless the period just turned: then it is the one after).
+            using var next = await ChatAsync(api, "And another");
+            using var afterNext = next.StatusCode == HttpStatusCode.OK ? await ChatAsync(api, "And another") : null;
+            Assert.Equal(HttpStatusCode.TooManyRequests, (afterNext ?? next).StatusCode);
+        }
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Streams_open_at_once_beyond_the_limit_get_429_until_one_ends()
     {
+        // An API of its own with a burst out of reach: the test polls for the freed place without spending a budget.
+        var (api, server) = fixture.StartApi(new Dictionary<string, string>
+        {
+            ["Chat:RateLimits:ConcurrentStreams"] = Limits.ConcurrentStreams.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await using var apiServer = server;
+        api.Dispose();
         // A left stream's connection is closed at once rather than drained for reuse, as a closed tab's would be.
-        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = fixture.LimitsApiAddress };
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
         client.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.4");
         var open = new List<(HttpResponseMessage Response, Stream Body)>();
         try
@@ -101,16 +161,11 @@ public class ClientLimitsTests(ApiFixture fixture)
             open[0].Body.Dispose();
             open[0].Response.Dispose();
             open.RemoveAt(0);
-            HttpResponseMessage? accepted = null;
-            for (var attempt = 0; attempt < Limits.BurstLimit - Limits.ConcurrentStreams - 1 && accepted?.StatusCode != HttpStatusCode.OK; attempt++)
+            await Eventually.UntilAsync(async () =>
             {
-                await Task.Delay(TimeSpan.FromSeconds(2), Timeout);
-                accepted?.Dispose();
-                accepted = await ChatAsync(client, "Now?");
-            }
-
-            Assert.Equal(HttpStatusCode.OK, accepted?.StatusCode);
-            accepted!.Dispose();
+                using var accepted = await ChatAsync(client, "Now?");
+                return accepted.StatusCode == HttpStatusCode.OK;
+            }, "a chat accepted once the left stream's place was free", every: TimeSpan.FromMilliseconds(250), cancellationToken: Timeout);
         }
         finally
         {
@@ -122,7 +177,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Generations_left_running_count_against_the_client_until_they_end()
     {
         var (api, server) = fixture.StartApi(new Dictionary<string, string>
@@ -155,19 +210,11 @@ public class ClientLimitsTests(ApiFixture fixture)
 
             using var stop = await ChatStream.StopAsync(api, ids[0], Timeout);
             Assert.Equal(HttpStatusCode.Accepted, stop.StatusCode);
-            HttpResponseMessage? accepted = null;
-            for (var attempt = 0; attempt < 20 && accepted?.StatusCode != HttpStatusCode.OK; attempt++)
+            await Eventually.UntilAsync(async () =>
             {
-                accepted?.Dispose();
-                accepted = await ChatAsync(api, "Now?");
-                if (accepted.StatusCode != HttpStatusCode.OK)
-                {
-                    await Task.Delay(250, Timeout);
-                }
-            }
-
-            Assert.Equal(HttpStatusCode.OK, accepted?.StatusCode);
-            accepted!.Dispose();
+                using var accepted = await ChatAsync(api, "Now?");
+                return accepted.StatusCode == HttpStatusCode.OK;
+            }, "a chat accepted once the stopped generation ended", every: TimeSpan.FromMilliseconds(250), cancellationToken: Timeout);
             using var _ = await ChatStream.StopAsync(api, ids[1], Timeout);
         }
         finally
@@ -177,7 +224,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_signed_in_user_passed_on_by_the_web_server_is_the_client_whatever_the_address()
     {
         using var alice = Client("198.51.100.5");
@@ -197,7 +244,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, bobAccepted.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task From_an_untrusted_peer_neither_X_Forwarded_For_nor_the_principal_header_chooses_the_partition()
     {
         // This API trusts only 192.0.2.1 as its proxy: the test, on loopback, is a client like any other.
@@ -213,7 +260,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_chat_without_maxTokens_is_capped_by_the_server_default()
     {
         using var client = Client("198.51.100.6");
@@ -226,7 +273,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(Limits.DefaultMaxTokens, events.Single(e => e.Name == "usage").Data.GetProperty("completionTokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task MaxTokens_over_the_server_maximum_is_a_400_naming_maxTokens()
     {
         using var client = Client("198.51.100.7");
@@ -238,7 +285,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal($"maxTokens must be between 1 and {Limits.MaxOutputTokens}.", problem.GetProperty("errors").GetProperty("maxTokens")[0].GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_prompt_over_the_server_maximum_is_a_400_naming_messages()
     {
         using var client = Client("198.51.100.8");
@@ -250,7 +297,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Contains($"over {Limits.MaxPromptTokens} tokens", problem.GetProperty("errors").GetProperty("messages")[0].GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Info_shows_the_token_limits()
     {
         using var client = Client("198.51.100.9");
@@ -262,7 +309,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(Limits.MaxOutputTokens, info.GetProperty("maxOutputTokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_megabyte_of_one_letter_is_refused_at_once_and_the_API_stays_responsive()
     {
         using var client = Client("198.51.100.10");
@@ -305,7 +352,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_body_that_trickles_in_gets_408_logged_below_warning_never_500()
     {
         using var socket = await ConnectAsync();
@@ -319,7 +366,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.Contains(fixture.LimitsApiLogs.Entries, e => e.Category.EndsWith("BadRequestExceptionHandler", StringComparison.Ordinal) && e.Message.Contains("408"));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Headers_that_trickle_in_get_408()
     {
         using var socket = await ConnectAsync();
@@ -330,7 +377,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.StartsWith("HTTP/1.1 408", statusLine);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_cross_origin_preflight_gets_no_Access_Control_Allow_Origin()
     {
         using var client = Client("198.51.100.12");
@@ -349,12 +396,7 @@ public class ClientLimitsTests(ApiFixture fixture)
         Assert.DoesNotContain(getResponse.Headers, h => h.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase));
     }
 
-    private async Task<Socket> ConnectAsync()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(fixture.LimitsApiAddress.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(fixture.LimitsApiAddress.Host), fixture.LimitsApiAddress.Port, Timeout);
-        return socket;
-    }
+    private Task<Socket> ConnectAsync() => RawHttp.ConnectAsync(fixture.LimitsApiAddress, Timeout);
 
     /// <summary>Sends <paramref name="text"/> one byte a second until the server answers; returns its status line.</summary>
     private static async Task<string> TrickleUntilAnsweredAsync(Socket socket, string text)

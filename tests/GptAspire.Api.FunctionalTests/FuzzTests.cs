@@ -60,14 +60,15 @@ public class FuzzTests(ApiFixture fixture)
     private static readonly string[] HeaderNames =
         ["X-Forwarded-For", "X-MS-CLIENT-PRINCIPAL-ID", "X-MS-CLIENT-PRINCIPAL", "Last-Event-ID", "traceparent", "tracestate", "Accept", "Accept-Encoding", "Origin", "Forwarded", "X-Forwarded-Proto", "Cookie"];
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Malformed_requests_never_get_a_500_and_the_API_stays_healthy()
     {
         var random = new Random(Seed);
         var cases = Enumerable.Range(0, HttpCases).Select(i => HttpCase(random, i)).ToList();
         var raw = Enumerable.Range(0, RawCases).Select(i => RawCase(random, i)).ToList();
         var failures = new ConcurrentQueue<string>();
-        var statuses = new ConcurrentDictionary<int, int>();
+        var outcomes = new ConcurrentDictionary<string, int>();
+        void Count(string outcome) => outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
 
         using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0, AllowAutoRedirect = false })
         {
@@ -77,36 +78,58 @@ public class FuzzTests(ApiFixture fixture)
 
         await Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = Timeout }, async (fuzz, ct) =>
         {
-            using var request = fuzz.Build();
+            using var request = fuzz.Build(fixture.Api.BaseAddress!);
+            string outcome;
             try
             {
                 using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
                 var status = (int)response.StatusCode;
-                statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
+                outcome = status.ToString();
                 if (IsServerFailure(status))
                 {
                     failures.Enqueue($"{status} for {fuzz}");
                 }
             }
-            catch (HttpRequestException)
+            catch (HttpRequestException e) when (RawHttp.IsReset(e))
             {
-                statuses.AddOrUpdate(0, 1, (_, n) => n + 1); // Kestrel closed the connection on a request it refused
+                outcome = "reset";
+                failures.Enqueue($"connection reset ({e.Message}) for {fuzz}");
             }
+            catch (HttpRequestException e)
+            {
+                // Kestrel closed the connection on a request it refused before answering (ResponseEnded).
+                outcome = $"closed ({e.HttpRequestError})";
+                if (e.HttpRequestError is not HttpRequestError.ResponseEnded)
+                {
+                    failures.Enqueue($"{e.HttpRequestError} ({e.Message}) for {fuzz}");
+                }
+            }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+            {
+                outcome = "timed out";
+                failures.Enqueue($"no answer within {client.Timeout} for {fuzz}");
+            }
+
+            Count(outcome);
         });
 
         await Parallel.ForEachAsync(raw, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = Timeout }, async (bytes, ct) =>
         {
-            var statusLine = await SendRawAsync(fixture.Api.BaseAddress!, bytes, ct);
+            var (outcome, statusLine) = await RawHttp.ExchangeAsync(fixture.Api.BaseAddress!, bytes, TimeSpan.FromSeconds(30), ct);
             var status = statusLine is { Length: >= 12 } && int.TryParse(statusLine.AsSpan(9, 3), out var code) ? code : 0;
-            statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
-            if (IsServerFailure(status))
+            // An answer without an HTTP/1 status line is Kestrel's HTTP/2 answer to the "PRI *" preface.
+            Count(status > 0 ? $"raw {status}" : outcome == RawOutcome.Answered ? "raw non-HTTP/1 answer" : $"raw {outcome}");
+            // A reset is how TCP ends a connection that Kestrel closed on a refused request with bytes still unread,
+            // and it may overtake the 400: expected here, where every request is malformed on purpose (and a
+            // failure above, for the requests an HTTP client can send). No answer at all is never expected.
+            if (IsServerFailure(status) || outcome is RawOutcome.TimedOut)
             {
-                failures.Enqueue($"{statusLine} for raw request {Convert.ToBase64String(bytes[..Math.Min(bytes.Length, 200)])}");
+                failures.Enqueue($"{(status > 0 ? statusLine : outcome)} for raw request {Encoding.Latin1.GetString(bytes[..Math.Min(bytes.Length, 120)]).ReplaceLineEndings(" | ")} ({bytes.Length} bytes)");
             }
         });
 
         TestContext.Current.TestOutputHelper!.WriteLine(
-            $"fuzz: {HttpCases + RawCases} requests; statuses {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(s.Key == 0 ? "closed" : s.Key.ToString())}: {s.Value}"))}");
+            $"fuzz: {HttpCases + RawCases} requests; outcomes {string.Join(", ", outcomes.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}"))}");
         Assert.Empty(failures);
 
         using var health = await fixture.Api.GetAsync("/health", Timeout);
@@ -116,14 +139,15 @@ public class FuzzTests(ApiFixture fixture)
         Assert.Equal("finish", events[^1].Name);
     }
 
-    // 503 (the API is full, with Retry-After) and 505 (Kestrel's answer to "HTTP/3.7") are answers, not failures.
-    private static bool IsServerFailure(int status) => status >= 500 && status is not (503 or 505);
+    // 505 is Kestrel's answer to "HTTP/3.7", not a failure. A 503 is: this API is nowhere near its limits.
+    private static bool IsServerFailure(int status) => status >= 500 && status is not 505;
 
     private sealed record FuzzCase(HttpMethod Method, string Path, byte[]? Body, string? ContentType, (string Name, string Value)[] Headers, string Kind)
     {
-        public HttpRequestMessage Build()
+        // An absolute URI: relative to the base, "//api//info" would name a host "api" and never reach the API.
+        public HttpRequestMessage Build(Uri api)
         {
-            var request = new HttpRequestMessage(Method, Path);
+            var request = new HttpRequestMessage(Method, new Uri(api.GetLeftPart(UriPartial.Authority) + Path));
             if (Body is not null)
             {
                 request.Content = new ByteArrayContent(Body);
@@ -253,26 +277,5 @@ public class FuzzTests(ApiFixture fixture)
                 span[i] = alphabet[r.Next(alphabet.Length)];
             }
         });
-    }
-
-    /// <summary>Sends raw bytes over a new connection; returns the status line, or null when the server just closes it.</summary>
-    private static async Task<string?> SendRawAsync(Uri api, byte[] bytes, CancellationToken cancellationToken)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(15));
-        try
-        {
-            await socket.ConnectAsync(IPAddress.Loopback, api.Port, timeout.Token);
-            await socket.SendAsync(bytes, timeout.Token);
-            socket.Shutdown(SocketShutdown.Send);
-            var buffer = new byte[1024];
-            var read = await socket.ReceiveAsync(buffer, timeout.Token);
-            return read == 0 ? null : Encoding.Latin1.GetString(buffer, 0, read).Split("\r\n")[0];
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
     }
 }

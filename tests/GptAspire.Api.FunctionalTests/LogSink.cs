@@ -13,19 +13,32 @@ public sealed class LogSink : ILoggerProvider
 
     public IReadOnlyCollection<LogEntry> Entries => _entries;
 
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
+    /// <summary>
+    /// Entries that make the logging call throw, after they are kept: a way to fail the API from inside, at a point
+    /// the test chooses, for the failures that no input or upstream answer can cause.
+    /// </summary>
+    public Func<LogEntry, bool>? ThrowOn { get; init; }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<LogEntry> entries) : ILogger
+    private sealed class Logger(string category, LogSink sink) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            entries.Enqueue(new LogEntry(category, logLevel, formatter(state, exception), exception));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var entry = new LogEntry(category, logLevel, formatter(state, exception), exception);
+            sink._entries.Enqueue(entry);
+            if (sink.ThrowOn?.Invoke(entry) == true)
+            {
+                throw new InvalidOperationException($"Failing on purpose at: {entry.Message}");
+            }
+        }
     }
 }

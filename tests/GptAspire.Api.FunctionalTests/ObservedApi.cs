@@ -31,12 +31,7 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
             // Long enough for a cold first call on a busy machine; tests of the idle timeout set their own.
             ["Chat:Streams:UpstreamIdleTimeout"] = "00:00:30",
             ["Chat:Streams:AbandonAfter"] = "00:00:02",
-            // Every test is the same loopback client: per-client limits stay out of reach unless a test sets them.
-            ["Chat:RateLimits:BurstLimit"] = "100000",
-            ["Chat:RateLimits:RequestsPerPeriod"] = "100000",
-            ["Chat:RateLimits:ConcurrentStreams"] = "1000",
-            ["Chat:RateLimits:ConcurrentGenerations"] = "1000",
-        }.Concat(settings ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+        }.Concat(TestSettings.LimitsOutOfReach).Concat(settings ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
         _spans = new ActivityListener
         {
@@ -82,29 +77,9 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
     /// (the emulator's server span, in this process too, carries the same trace id).
     /// </summary>
     public Task<Activity> ServerSpanAsync(string traceId) =>
-        EventuallyAsync(() => Spans.FirstOrDefault(a => a.Kind == ActivityKind.Server && a.TraceId.ToHexString() == traceId
+        Eventually.FindAsync(() => Spans.FirstOrDefault(a => a.Kind == ActivityKind.Server && a.TraceId.ToHexString() == traceId
             && a.GetTagItem("http.request.method") as string == "POST" && a.GetTagItem("http.route") as string == "/api/chat/stream"),
             $"the API's POST server span in trace {traceId}");
-
-    /// <summary>Waits until <paramref name="find"/> finds something (telemetry is recorded just after the response ends).</summary>
-    public static async Task<T> EventuallyAsync<T>(Func<T?> find, string what, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            if (find() is { } found)
-            {
-                return found;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"Found no {what} within {within ?? TimeSpan.FromSeconds(10)}.");
-            }
-
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-    }
 
     /// <summary>Everything an operator could read of a span: its name, status, tags, events and links.</summary>
     public static string Describe(Activity span) => string.Join("\n", new[]

@@ -12,7 +12,7 @@ public class OpenAIHealthCheckTests(ApiFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_key_the_endpoint_accepts_is_healthy_on_the_OpenAI_and_the_Azure_v1_routes()
     {
         using var openAI = await fixture.Api.GetAsync("/health", Timeout);
@@ -22,7 +22,7 @@ public class OpenAIHealthCheckTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, azure.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_wrong_key_makes_the_api_unhealthy_with_a_message_that_names_the_field_and_not_the_key()
     {
         using var response = await fixture.WrongKeyApi.GetAsync("/health", Timeout);
@@ -39,7 +39,7 @@ public class OpenAIHealthCheckTests(ApiFixture fixture)
         Assert.Null(openai.Exception);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_endpoint_without_the_OpenAI_API_or_that_nobody_answers_is_named_as_the_problem()
     {
         var noApi = $"Endpoint={new Uri(fixture.EmulatorAddress, "not-openai/v1")};Key={ApiFixture.Key};Model=gpt-4o-mini";
@@ -68,7 +68,7 @@ public class OpenAIHealthCheckTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_liveness_endpoint_does_not_depend_on_the_key()
     {
         using var response = await fixture.WrongKeyApi.GetAsync("/alive", Timeout);

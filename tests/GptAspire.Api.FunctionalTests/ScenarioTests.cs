@@ -17,7 +17,7 @@ public class ScenarioTests(ApiFixture fixture)
         return events;
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Rate_limit_is_an_error_event_with_the_retry_delay()
     {
         var events = await Stream("Hi [emulator:rate-limit=7]");
@@ -27,7 +27,7 @@ public class ScenarioTests(ApiFixture fixture)
         Assert.Equal(7, events[^1].Data.GetProperty("retryAfterSeconds").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Rate_limit_is_not_retried_by_the_API()
     {
         var question = $"Once {Guid.NewGuid()} [emulator:rate-limit-once]";
@@ -39,7 +39,7 @@ public class ScenarioTests(ApiFixture fixture)
         Assert.Equal("finish", second[^1].Name);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_filtered_prompt_is_content_filtered()
     {
         var events = await Stream("Bad words [emulator:content-filter-prompt]");
@@ -48,7 +48,7 @@ public class ScenarioTests(ApiFixture fixture)
         Assert.DoesNotContain(events, e => e.Name == "token");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_filtered_answer_keeps_its_tokens_and_finishes_with_content_filter()
     {
         var events = await Stream("Tell me [emulator:content-filter]");
@@ -58,14 +58,14 @@ public class ScenarioTests(ApiFixture fixture)
         Assert.Equal("content_filter", events[^1].Data.GetProperty("reason").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_server_error_is_upstream_error()
     {
         var events = await Stream("Hi [emulator:server-error]");
         Assert.Equal("upstream_error", events[^1].Data.GetProperty("code").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_dropped_connection_keeps_the_tokens_and_ends_with_upstream_unavailable()
     {
         var events = await Stream("Hi [emulator:drop]");
@@ -75,7 +75,7 @@ public class ScenarioTests(ApiFixture fixture)
         Assert.Equal("upstream_unavailable", events[^1].Data.GetProperty("code").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_model_that_stays_silent_is_upstream_timeout()
     {
         // The test API waits 5 s for a token.
@@ -83,7 +83,7 @@ public class ScenarioTests(ApiFixture fixture)
         Assert.Equal("upstream_timeout", events[^1].Data.GetProperty("code").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task When_the_caller_leaves_for_good_the_upstream_call_is_cancelled_after_the_grace_time()
     {
         var traceId = await ChatStream.OpenAndLeaveAsync(fixture.Api, ChatStream.Body("Leave early [emulator:long] [emulator:delay=50]"), Timeout);

@@ -10,7 +10,7 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_answer_that_trickles_on_past_MaxAnswerDuration_ends_with_answer_too_long_and_upstream_is_cancelled()
     {
         // A token every 1.5 s never trips the 5 s idle timeout; only the cap on the whole answer ends it.
@@ -29,15 +29,15 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
         var traceId = events[0].Data.GetProperty("traceId").GetString()!;
         var server = await api.ServerSpanAsync(traceId);
         Assert.Equal("answer_too_long", server.GetTagItem("error.type"));
-        await ObservedApi.EventuallyAsync(
+        await Eventually.FindAsync(
             () => api.Measurements.FirstOrDefault(m => m.Instrument == "gptaspire.chat.streams" && m.Tags.GetValueOrDefault("outcome") == "answer_too_long"),
-            "gptaspire.chat.streams with outcome answer_too_long");
+            "gptaspire.chat.streams with outcome answer_too_long", cancellationToken: Timeout);
         Assert.Single(api.Logs.Entries, l => l.Level == LogLevel.Warning && l.Message.Contains("answer_too_long"));
         var recorded = await EmulatorRequests.WaitForTraceAsync(fixture.Emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(5), Timeout);
         Assert.False(recorded.GetProperty("completed").GetBoolean());
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     // The idle clock runs from the start, connecting included: with a shorter idle timeout, that one ends it.
     [InlineData("00:00:10", "00:00:03", "upstream_timeout", 2.5)]
     // The connect timeout (Chat:UpstreamConnectTimeout) ends a hung connect on its own, with its own code.
@@ -80,7 +80,7 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Answers_beyond_the_cap_on_upstream_connections_wait_for_a_free_one()
     {
         await using var api = new ObservedApi(fixture, settings: new Dictionary<string, string>

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 
 namespace GptAspire.Api.FunctionalTests;
 
@@ -9,16 +8,11 @@ public class StreamStoreOutageTests(ApiFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Without_its_Redis_the_API_answers_503_with_Retry_After_and_stays_alive()
     {
         // A port nobody listens on: Redis is down.
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        var port = Ports.Free();
 
         var (api, server) = fixture.StartApi(new Dictionary<string, string>
         {

@@ -8,7 +8,7 @@ public class TelemetryTests(ApiFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Message_contents_reach_gen_ai_spans_only_when_the_setting_is_on()
     {
         var spans = new ConcurrentBag<Activity>();

@@ -20,11 +20,12 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         // directive, error code, upstream status, a phrase of the upstream body that must go no further than the API
         { "[emulator:rate-limit=3]", "rate_limited", 429, "Rate limit reached for" },
         { "[emulator:server-error]", "upstream_error", 500, "The server had an error while processing" },
+        { "[emulator:forbidden]", "upstream_error", 403, "Country, region, or territory not supported" },
         { "[emulator:drop]", "upstream_unavailable", null, "" },
         { "[emulator:bad-chunk]", "upstream_error", null, "unterminated" },
     };
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [MemberData(nameof(Failures))]
     public async Task An_upstream_failure_is_one_error_event_and_visible_to_operators(string directive, string code, int? status, string upstreamBody)
     {
@@ -44,7 +45,20 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
+    public async Task An_upstream_403_tells_the_user_the_administrator_must_check_the_key()
+    {
+        var (_, events) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("Hello [emulator:forbidden]"), Timeout);
+
+        Assert.Equal(["start", "error"], events.Select(e => e.Name));
+        Assert.Equal("upstream_error", events[^1].Data.GetProperty("code").GetString());
+        Assert.Equal(
+            "The AI service refused the server's credentials. The administrator needs to check the OpenAI key.",
+            events[^1].Data.GetProperty("message").GetString());
+        Assert.False(events[^1].Data.TryGetProperty("retryAfterSeconds", out _), "a refused key is not worth retrying soon");
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_wrong_key_is_upstream_error_and_no_part_of_the_key_reaches_the_user_logs_or_spans()
     {
         var wrongKey = $"sk-wrong-{Guid.NewGuid():n}";
@@ -75,7 +89,7 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
 
     private static List<ReceivedEvent> Parse(string sse) =>
         [.. System.Net.ServerSentEvents.SseParser.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(sse))).Enumerate()
-            .Select(item => new ReceivedEvent(item.EventType, item.EventId ?? "", System.Text.Json.JsonDocument.Parse(item.Data).RootElement.Clone(), TimeSpan.Zero) { RawData = item.Data })];
+            .Select(item => ReceivedEvent.Of(item, TimeSpan.Zero))];
 
     private static async Task AssertOperatorsSeeAsync(ObservedApi api, List<ReceivedEvent> events, string code, int? status)
     {
@@ -88,9 +102,9 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         Assert.Equal(code, server.GetTagItem("error.type"));
         Assert.Equal(code, server.StatusDescription);
 
-        await ObservedApi.EventuallyAsync(
+        await Eventually.FindAsync(
             () => api.Measurements.FirstOrDefault(m => m.Instrument == "gptaspire.chat.streams" && m.Tags.GetValueOrDefault("outcome") == code),
-            $"gptaspire.chat.streams with outcome {code}; got {string.Join(", ", api.Measurements.Select(m => $"{m.Instrument} {string.Join(",", m.Tags)}"))}");
+            $"gptaspire.chat.streams with outcome {code}; got {string.Join(", ", api.Measurements.Select(m => $"{m.Instrument} {string.Join(",", m.Tags)}"))}", cancellationToken: Timeout);
 
         var warning = Assert.Single(api.Logs.Entries, l => l.Level == LogLevel.Warning && l.Message.Contains(requestId));
         Assert.Contains(code, warning.Message);

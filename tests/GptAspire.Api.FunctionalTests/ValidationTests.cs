@@ -22,7 +22,7 @@ public class ValidationTests(ApiFixture fixture)
     private static string[] Fields(JsonElement problem) =>
         problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order().ToArray();
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("{", "body")]
     [InlineData("not json", "body")]
     [InlineData("""{"messages":"hello"}""", "messages")]
@@ -47,14 +47,14 @@ public class ValidationTests(ApiFixture fixture)
         Assert.Equal([field], Fields(problem));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Every_bad_field_is_named_at_once()
     {
         var (_, _, problem) = await Post("""{"messages":[{"role":"user","content":"hi"},{"role":"x","content":" "}],"maxTokens":99999}""");
         Assert.Equal(["maxTokens", "messages[1].content", "messages[1].role"], Fields(problem));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task JSON_in_another_charset_is_415_not_a_500()
     {
         var (status, mediaType, _) = await Post("""{"messages":[{"role":"user","content":"hi"}]}""", "application/json; charset=foo");
@@ -63,7 +63,7 @@ public class ValidationTests(ApiFixture fixture)
         Assert.Equal("application/problem+json", mediaType);
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("application/json; charset=utf-8")]
     [InlineData("application/json; charset=\"UTF-8\"")]
     [InlineData("APPLICATION/JSON")]
@@ -78,7 +78,7 @@ public class ValidationTests(ApiFixture fixture)
         Assert.False(response.Headers.Contains("Server"), "the API names its server");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_wrong_content_type_is_415()
     {
         var (status, mediaType, _) = await Post("""{"messages":[{"role":"user","content":"hi"}]}""", "text/plain");
@@ -87,7 +87,7 @@ public class ValidationTests(ApiFixture fixture)
         Assert.Equal("application/problem+json", mediaType);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_oversized_body_is_refused_on_body()
     {
         var huge = JsonSerializer.Serialize(ChatStream.Body(new string('a', 70_000)));
@@ -97,7 +97,7 @@ public class ValidationTests(ApiFixture fixture)
         Assert.Equal(["body"], Fields(problem));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_prompt_larger_than_the_context_window_is_refused_before_streaming()
     {
         // This API is configured with a 1,000-token context window.
@@ -110,7 +110,7 @@ public class ValidationTests(ApiFixture fixture)
         Assert.Contains("context window of 1000 tokens", problem.GetProperty("errors").GetProperty("messages")[0].GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task MaxTokens_larger_than_what_the_prompt_leaves_is_refused()
     {
         using var response = await fixture.SmallContextApi.PostAsJsonAsync("/api/chat/stream", ChatStream.Body("Hello", maxTokens: 995), Timeout);

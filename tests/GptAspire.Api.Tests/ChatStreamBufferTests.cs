@@ -9,7 +9,7 @@ public class ChatStreamBufferTests
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_reader_from_any_id_gets_exactly_the_frames_after_it_across_segment_boundaries()
     {
         // Tokens of every size, so that frames fill the growing segments unevenly and one is larger than any segment.
@@ -43,7 +43,7 @@ public class ChatStreamBufferTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_live_reader_gets_each_new_event_once_and_the_last_event_ends_it()
     {
         var stream = new ChatStreamBuffer("answer", maxEvents: 100, maxBytes: 100_000);

@@ -30,7 +30,7 @@ public class ClientGenerationLimiterTests
         Assert.True(afterOneEnded.IsAcquired);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Too_many_generations_is_a_429_problem_with_Retry_After()
     {
         var context = new DefaultHttpContext

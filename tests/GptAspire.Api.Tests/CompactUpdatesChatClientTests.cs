@@ -6,7 +6,7 @@ namespace GptAspire.Api.Tests;
 
 public class CompactUpdatesChatClientTests
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Tokens_come_through_whole_and_in_order_without_raw_objects_or_per_token_copies_of_the_ids()
     {
         using var client = new CompactUpdatesChatClient(new ChunkedAnswer());

@@ -12,7 +12,7 @@ public class DashboardTests(AppHostFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Web_shows_one_link_named_Chat_to_the_chat_page()
     {
         var urls = await UrlsAsync("web");
@@ -24,7 +24,7 @@ public class DashboardTests(AppHostFixture fixture)
         Assert.Contains("<div id=\"app\">", await page.Content.ReadAsStringAsync(Timeout));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Api_shows_a_link_named_API_reference_to_Scalar_and_keeps_its_address_in_the_details()
     {
         var urls = await UrlsAsync("api");
@@ -38,7 +38,7 @@ public class DashboardTests(AppHostFixture fixture)
         Assert.Contains("scalar", await page.Content.ReadAsStringAsync(Timeout), StringComparison.OrdinalIgnoreCase);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_emulator_shows_a_link_named_Recorded_requests_to_its_request_log()
     {
         var urls = await UrlsAsync("openai");
@@ -50,16 +50,12 @@ public class DashboardTests(AppHostFixture fixture)
         Assert.Equal(JsonValueKind.Array, log.ValueKind);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_AppHost_console_names_the_chat_page_once_it_is_ready()
     {
         var expected = $"Chat page: {fixture.App.GetEndpoint("web", "http").ToString().TrimEnd('/')}";
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!fixture.AppHostLogs().Any(l => l.Message == expected) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100, Timeout);
-        }
+        await Eventually.UntilAsync(() => fixture.AppHostLogs().Any(l => l.Message == expected), $"the line \"{expected}\"", cancellationToken: Timeout);
 
         var line = Assert.Single(fixture.AppHostLogs(), l => l.Message.StartsWith("Chat page:", StringComparison.Ordinal));
         Assert.Equal(expected, line.Message);
@@ -83,7 +79,7 @@ public class EmulatorCommandTests(AppHostFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Clear_recorded_requests_empties_the_emulators_request_log()
     {
         using var api = fixture.Client("api");

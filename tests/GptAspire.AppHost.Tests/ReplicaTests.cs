@@ -17,7 +17,7 @@ public class ReplicaTests(ReplicasFixture fixture)
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Two_api_replicas_run_healthy_with_the_same_streams_connection_string()
     {
         var instances = await fixture.ApiInstancesAsync(Timeout);
@@ -34,7 +34,7 @@ public class ReplicaTests(ReplicasFixture fixture)
         });
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_streams_Redis_answers_on_its_connection_string()
     {
         var streams = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources
@@ -59,15 +59,14 @@ public class ReplicaTests(ReplicasFixture fixture)
         Assert.EndsWith(":1\r\n:1\r\n", answer.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Requests_to_api_are_served_by_both_replicas()
     {
         using var api = fixture.Client("api");
         var traceIds = new List<string>();
         var servedBy = new Dictionary<string, string>();
         // The proxy may take a moment to route to a replica that just became healthy: ask until both answered.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (servedBy.Values.Distinct().Count() < ReplicasFixture.Replicas && DateTime.UtcNow < deadline)
+        await Eventually.UntilAsync(async () =>
         {
             for (var i = 0; i < 4; i++)
             {
@@ -75,35 +74,26 @@ public class ReplicaTests(ReplicasFixture fixture)
             }
 
             servedBy = await ServedByAsync(traceIds);
-        }
-
-        Assert.Equal(ReplicasFixture.Replicas, servedBy.Values.Distinct().Count());
+            return servedBy.Values.Distinct().Count() == ReplicasFixture.Replicas;
+        }, $"answers from all {ReplicasFixture.Replicas} replicas", TimeSpan.FromSeconds(60), Timeout);
         Assert.DoesNotContain("", servedBy.Values);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_answer_started_on_one_replica_is_resumed_and_stopped_on_the_other()
     {
         var api = fixture.App.GetEndpoint("api", "http");
 
         // Part 1: the POST on whichever replica the proxy picks; five tokens, then the connection is cut.
         using var starter = ClientOnOneConnection(api);
-        var before = new List<ReceivedEvent>();
+        List<ReceivedEvent> before;
         string first;
         using (var post = await starter.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Across replicas [emulator:long] [emulator:delay=50]")) },
             HttpCompletionOption.ResponseHeadersRead, Timeout))
         {
             first = post.Headers.GetValues("X-Stream-Replica").Single();
-            await using var body = await post.Content.ReadAsStreamAsync(Timeout);
-            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(body).EnumerateAsync(Timeout))
-            {
-                before.Add(new ReceivedEvent(item.EventType, item.EventId ?? "", System.Text.Json.JsonDocument.Parse(item.Data).RootElement.Clone(), TimeSpan.Zero) { RawData = item.Data });
-                if (before.Count(e => e.Name == "token") == 5)
-                {
-                    break;
-                }
-            }
+            before = await ChatStream.ReadEventsAsync(post, events => events.Count(e => e.Name == "token") == 5, Timeout);
         }
 
         var requestId = before[0].Data.GetProperty("requestId").GetString()!;
@@ -118,7 +108,7 @@ public class ReplicaTests(ReplicasFixture fixture)
             using var response = await reader.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead, Timeout);
             Assert.Equal(second, response.Headers.GetValues("X-Stream-Replica").Single());
             var rest = new BackgroundRead(response);
-            await rest.Tokens(3).WaitAsync(TimeSpan.FromSeconds(30), Timeout);
+            await rest.Tokens(3);
 
             // The Stop also goes to the replica that does not generate.
             var (stopper, third) = await ClientOnAnotherReplicaAsync(api, first);
@@ -142,21 +132,48 @@ public class ReplicaTests(ReplicasFixture fixture)
         Assert.False(recorded.GetProperty("completed").GetBoolean());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_page_s_path_through_web_streams_and_resumes_over_the_replicas()
     {
         using var web = fixture.Client("web");
-        var before = await ChatStream.ReadUntilCutAsync(web,
+        List<ReceivedEvent> before;
+        string generator;
+        using (var post = await web.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Through the page's server [emulator:delay=20]", maxTokens: 40)) },
-            events => events.Count(e => e.Name == "token") >= 3, Timeout);
+            HttpCompletionOption.ResponseHeadersRead, Timeout))
+        {
+            generator = ReplicaOf(post);
+            before = await ChatStream.ReadEventsAsync(post, events => events.Count(e => e.Name == "token") >= 3, Timeout);
+        }
 
-        // Resumed through web on new connections, whichever replica each reaches.
-        var (response, rest) = await ChatStream.ResumeAsync(web, before[0].Data.GetProperty("requestId").GetString()!, before[^1].Id, Timeout);
-        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        var whole = before.Concat(rest).ToList();
-        Assert.Equal(Enumerable.Range(0, whole.Count).Select(i => i.ToString()), whole.Select(e => e.Id));
-        Assert.Equal("finish", whole[^1].Name);
+        // Resumed through web, several at once: the page's server opens a connection to api for each, which the
+        // AppHost's proxy spreads over the replicas. Each gets the same rest; some come from the other replica.
+        var requestId = before[0].Data.GetProperty("requestId").GetString()!;
+        var servedBy = new HashSet<string>();
+        for (var round = 0; round < 5 && !servedBy.Any(r => r != generator); round++)
+        {
+            var resumes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => ChatStream.ResumeAsync(web, requestId, before[^1].Id, Timeout)));
+            foreach (var (response, rest) in resumes)
+            {
+                using (response)
+                {
+                    Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+                    servedBy.Add(ReplicaOf(response));
+                    var whole = before.Concat(rest).ToList();
+                    Assert.Equal(Enumerable.Range(0, whole.Count).Select(i => i.ToString()), whole.Select(e => e.Id));
+                    Assert.Equal("finish", whole[^1].Name);
+                    Assert.Equal(resumes[0].Events.Select(e => e.RawData), rest.Select(e => e.RawData));
+                }
+            }
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"generated on replica {generator}, resumed on {string.Join(", ", servedBy)}");
+        Assert.Contains(servedBy, replica => replica != generator);
     }
+
+    private static string ReplicaOf(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Stream-Replica", out var values) ? values.Single()
+            : throw new Xunit.Sdk.XunitException("The response has no X-Stream-Replica header: the page's server did not pass it on.");
 
     // One connection per client (the proxy picks a replica per connection), kept alive between requests.
     private static HttpClient ClientOnOneConnection(Uri api) =>
@@ -197,21 +214,12 @@ public class ReplicaTests(ReplicasFixture fixture)
     }
 
     // Each replica exports its spans with its own service.instance.id; spans arrive in batches every 200 ms.
-    private async Task<Dictionary<string, string>> ServedByAsync(List<string> traceIds)
+    private Task<Dictionary<string, string>> ServedByAsync(List<string> traceIds) => Eventually.FindAsync(() =>
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        Dictionary<string, string> servedBy;
-        do
-        {
-            await Task.Delay(200, Timeout);
-            servedBy = fixture.Telemetry.Spans
-                .Where(s => s.Service == "api" && s.Kind == Server && traceIds.Contains(s.TraceId))
-                .GroupBy(s => s.TraceId)
-                .ToDictionary(g => g.Key, g => g.First().Instance);
-        }
-        while (servedBy.Count < traceIds.Count && DateTime.UtcNow < deadline);
-
-        Assert.Equal(traceIds.Count, servedBy.Count);
-        return servedBy;
-    }
+        var servedBy = fixture.Telemetry.Spans
+            .Where(s => s.Service == "api" && s.Kind == Server && traceIds.Contains(s.TraceId))
+            .GroupBy(s => s.TraceId)
+            .ToDictionary(g => g.Key, g => g.First().Instance);
+        return servedBy.Count == traceIds.Count ? servedBy : null;
+    }, $"the api's server spans of {traceIds.Count} traces", cancellationToken: Timeout);
 }

@@ -8,7 +8,7 @@ public class StreamingTests(AppHostFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("api")]
     [InlineData("web")]
     public async Task A_chat_streams_start_tokens_usage_finish_over_time(string resource)
@@ -28,7 +28,7 @@ public class StreamingTests(AppHostFixture fixture)
             $"{tokens.Count} tokens within {(tokens[^1].At - tokens[0].At).TotalMilliseconds} ms");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_web_proxy_and_the_api_stream_the_same_events()
     {
         using var api = fixture.Client("api");
@@ -41,7 +41,7 @@ public class StreamingTests(AppHostFixture fixture)
         Assert.Equal(direct.Text(), proxied.Text());
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("[emulator:rate-limit=3]", "error", "rate_limited")]
     [InlineData("[emulator:content-filter-prompt]", "error", "content_filtered")]
     [InlineData("[emulator:content-filter]", "finish", "content_filter")]
@@ -64,7 +64,7 @@ public class StreamingTests(AppHostFixture fixture)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_stream_longer_than_the_resilience_timeout_gets_every_token()
     {
         // About 45 s: past the standard resilience handler's 30 s total timeout and HttpClient's defaults.
@@ -79,7 +79,7 @@ public class StreamingTests(AppHostFixture fixture)
         Assert.Equal(reference, events.Text());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Leaving_the_stream_for_good_cancels_the_upstream_request_after_the_grace_time()
     {
         using var web = fixture.Client("web");
@@ -92,7 +92,7 @@ public class StreamingTests(AppHostFixture fixture)
         Assert.False(recorded.GetProperty("completed").GetBoolean());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Info_says_the_emulator_answers()
     {
         using var client = fixture.Client("web");

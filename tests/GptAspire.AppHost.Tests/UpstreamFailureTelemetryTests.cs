@@ -14,7 +14,7 @@ public class UpstreamFailureTelemetryTests(AppHostFixture fixture)
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("[emulator:rate-limit=3]", "rate_limited", 429, "Rate limit reached for")]
     [InlineData("[emulator:server-error]", "upstream_error", 500, "The server had an error")]
     [InlineData("[emulator:bad-chunk]", "upstream_error", null, "unterminated")]
@@ -28,20 +28,20 @@ public class UpstreamFailureTelemetryTests(AppHostFixture fixture)
         var traceId = events[0].Data.GetProperty("traceId").GetString()!;
         var requestId = events[0].Data.GetProperty("requestId").GetString()!;
 
-        var server = await EventuallyAsync(() => fixture.Telemetry.Spans.FirstOrDefault(s =>
+        var server = await Eventually.FindAsync(() => fixture.Telemetry.Spans.FirstOrDefault(s =>
             s.Service == "api" && s.Kind == Server && s.TraceId == traceId && s.Attributes.GetValueOrDefault("http.route") == "/api/chat/stream"),
-            $"the api's server span of trace {traceId}");
+            $"the api's server span of trace {traceId}", cancellationToken: Timeout);
         Assert.Equal(StatusError, server.StatusCode);
         Assert.Equal(code, server.StatusMessage);
         Assert.Equal(code, server.Attributes["error.type"]);
 
-        await EventuallyAsync(() => fixture.Telemetry.Points.FirstOrDefault(p =>
+        await Eventually.FindAsync(() => fixture.Telemetry.Points.FirstOrDefault(p =>
             p.Service == "api" && p.Metric == "gptaspire.chat.streams" && p.Attributes.GetValueOrDefault("outcome") == code && p.Value >= 1),
-            $"gptaspire.chat.streams with outcome {code}");
+            $"gptaspire.chat.streams with outcome {code}", cancellationToken: Timeout);
 
-        var warning = await EventuallyAsync(() => fixture.Telemetry.Logs.FirstOrDefault(l =>
+        var warning = await Eventually.FindAsync(() => fixture.Telemetry.Logs.FirstOrDefault(l =>
             l.Service == "api" && l.TraceId == traceId && l.Text.Contains("failed upstream") && l.Text.Contains(requestId)),
-            $"the api's warning in trace {traceId}");
+            $"the api's warning in trace {traceId}", cancellationToken: Timeout);
         Assert.Contains($"ErrorCode={code}", warning.Text);
         if (status is { } upstreamStatus)
         {
@@ -51,27 +51,12 @@ public class UpstreamFailureTelemetryTests(AppHostFixture fixture)
 
         if (upstreamBody is not null)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1), Timeout);
+            // The page's server span ends last: once it is here, so is every api span and log of the trace.
+            await Eventually.FindAsync(() => fixture.Telemetry.Spans.FirstOrDefault(s => s.Service == "web" && s.Kind == Server && s.TraceId == traceId),
+                $"the web's server span of trace {traceId}", cancellationToken: Timeout);
             Assert.DoesNotContain(fixture.Telemetry.Spans, s => s.Service == "api" && s.TraceId == traceId
                 && (s.StatusMessage.Contains(upstreamBody) || s.Attributes.Values.Any(v => v.Contains(upstreamBody))));
             Assert.DoesNotContain(fixture.Telemetry.Logs, l => l.Service == "api" && l.Text.Contains(upstreamBody));
         }
-    }
-
-    private static async Task<T> EventuallyAsync<T>(Func<T?> find, string what)
-    {
-        // Spans and logs are exported every 200 ms, metrics every second.
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (find() is { } found)
-            {
-                return found;
-            }
-
-            await Task.Delay(200, Timeout);
-        }
-
-        throw new Xunit.Sdk.XunitException($"No {what} arrived within 15 s.");
     }
 }

@@ -95,7 +95,7 @@ public class ManifestTests(ManifestFixture manifest) : IClassFixture<ManifestFix
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_manifest_is_the_same_with_no_local_configuration()
     {
         // A fresh clone (no connection string, Production environment) publishes exactly the same thing:

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace GptAspire.Deployment.Tests;
@@ -66,16 +64,22 @@ public sealed class WebImageFixture : IAsyncLifetime
         await Task.WhenAll(install, build);
 
         _api = await FakeChatApi.StartAsync();
-        Port = FreePort();
+        await Ports.StartOnFreePortAsync(StartServerAsync);
+    }
+
+    // The server as the image runs it, on a port found free; if another process took that port first, on another.
+    private async Task<bool> StartServerAsync(int port)
+    {
+        Port = port;
         var environment = DockerfileEnvironment();
         environment["PORT"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["HOST"] = "127.0.0.1";
         // What Aspire's service discovery sets, as in the manifest (http; the https one is left out here).
-        environment["services__api__http__0"] = _api.Url.ToString();
+        environment["services__api__http__0"] = Api.Url.ToString();
         environment["services__api__https__0"] = null;
         environment["API_URL"] = null;
         // Telemetry on, to the fake API's OTLP routes: the OpenTelemetry SDK loads from production dependencies.
-        environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = _api.Url.ToString().TrimEnd('/');
+        environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = Api.Url.ToString().TrimEnd('/');
         environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
         environment["OTEL_SERVICE_NAME"] = "web";
         environment["OTEL_BSP_SCHEDULE_DELAY"] = "200";
@@ -86,7 +90,17 @@ public sealed class WebImageFixture : IAsyncLifetime
         var cmd = Cmd();
         _server = ChildProcess.Start(cmd[0], cmd[1..], AppDirectory, environment);
         BaseAddress = new Uri($"http://127.0.0.1:{Port}/");
-        await WaitForHealthAsync();
+        try
+        {
+            await WaitForHealthAsync();
+            return true;
+        }
+        catch (InvalidOperationException) when (_server.HasExited && Ports.SaysPortTaken(_server.Output))
+        {
+            var output = _server.Output;
+            await _server.DisposeAsync();
+            throw new PortTakenException(port, output);
+        }
     }
 
     /// <summary>The final stage's <c>npm ci ...</c>, as an argument list.</summary>
@@ -144,13 +158,6 @@ public sealed class WebImageFixture : IAsyncLifetime
 
             await Task.Delay(200);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void CopyDirectory(string source, string target, string skip)

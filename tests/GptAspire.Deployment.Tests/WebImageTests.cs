@@ -25,7 +25,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.False(Directory.Exists(Path.Combine(web.AppDirectory, "server", "__tests__")));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task It_serves_the_built_page_revalidated_on_every_load()
     {
         using var client = web.CreateClient();
@@ -42,7 +42,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.Equal(await File.ReadAllTextAsync(Path.Combine(web.AppDirectory, "dist", "index.html"), Cancellation), html);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Its_hashed_assets_are_cached_for_a_year_as_immutable()
     {
         using var client = web.CreateClient();
@@ -59,7 +59,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task It_streams_chat_events_through_as_the_api_sends_them()
     {
         using var client = web.CreateClient();
@@ -68,6 +68,8 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
             Content = new StringContent("""{"messages":[{"role":"user","content":"Hello"}]}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Accept.ParseAdd("text/event-stream");
+        // As a browser asks: the stream must still not be compressed (a compressor holds events back).
+        request.Headers.AcceptEncoding.ParseAdd("gzip, deflate, br, zstd");
 
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
 
@@ -77,21 +79,10 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.Equal(["no"], response.Headers.GetValues("X-Accel-Buffering"));
         Assert.Null(response.Content.Headers.ContentEncoding.FirstOrDefault());
 
-        var events = new List<(string Name, long SentAt, long ReceivedAt)>();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation));
-        string? name = null;
-        while (await reader.ReadLineAsync(Cancellation) is { } line)
-        {
-            if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                name = line["event: ".Length..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                var sentAt = System.Text.Json.JsonDocument.Parse(line["data: ".Length..]).RootElement.GetProperty("sentAt").GetInt64();
-                events.Add((name!, sentAt, Stopwatch.GetTimestamp()));
-            }
-        }
+        var readFrom = Stopwatch.GetTimestamp();
+        var events = (await ChatStream.ReadAsync(response, Cancellation))
+            .Select(e => (e.Name, SentAt: e.Data.GetProperty("sentAt").GetInt64(), ReceivedAt: readFrom + (long)(e.At.TotalSeconds * Stopwatch.Frequency)))
+            .ToList();
 
         Assert.Equal(["start", .. Enumerable.Repeat("token", FakeChatApi.TokenCount), "finish"], events.Select(e => e.Name));
         // Each event reached the client before the API sent the one after next (800 ms later): nothing on the
@@ -106,7 +97,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.True(Stopwatch.GetElapsedTime(events[0].SentAt, events[^1].SentAt) >= FakeChatApi.TokenInterval * FakeChatApi.TokenCount * 0.9, timeline);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_images_health_check_passes()
     {
         using var client = web.CreateClient();
@@ -118,7 +109,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         await ChildProcess.RunAsync(command[0], command[1..], web.AppDirectory, TimeSpan.FromSeconds(30), web.Environment);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task It_runs_in_production_mode()
     {
         using var client = web.CreateClient();
@@ -129,7 +120,7 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
         Assert.Contains("\"mode\":\"production\"", web.ServerOutput, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task It_exports_traces_with_only_production_dependencies_installed()
     {
         using var client = web.CreateClient();
@@ -137,13 +128,8 @@ public partial class WebImageTests(WebImageFixture web) : IClassFixture<WebImage
             new StringContent("""{"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"), Cancellation);
         await response.Content.ReadAsStringAsync(Cancellation);
 
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!web.Api.TelemetryReceived.Contains("traces") && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200, Cancellation);
-        }
-
-        Assert.True(web.Api.TelemetryReceived.Contains("traces"), $"No trace export arrived. Server output:\n{web.ServerOutput}");
+        await Eventually.UntilAsync(() => web.Api.TelemetryReceived.Contains("traces"),
+            $"a trace export from the web server, whose output was:\n{web.ServerOutput}", cancellationToken: Cancellation);
     }
 
     [GeneratedRegex("(?:src|href)=\"(?<path>/assets/[^\"]+)\"")]

@@ -6,7 +6,7 @@ namespace GptAspire.OpenAIEmulator.Tests;
 
 public sealed class AuthenticationTests(EmulatorFixture emulator)
 {
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData(Chat.OpenAIPath)]
     [InlineData(Chat.AzureV1Path)]
     [InlineData(Chat.AzureDeploymentPath)]
@@ -23,7 +23,7 @@ public sealed class AuthenticationTests(EmulatorFixture emulator)
         Assert.Equal(JsonValueKind.Null, error.GetProperty("param").ValueKind);
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("bearer")]
     [InlineData("api-key")]
     public async Task AWrongKeyIsRefusedWithTheKeyMasked(string style)
@@ -53,7 +53,7 @@ public sealed class AuthenticationTests(EmulatorFixture emulator)
         Assert.DoesNotContain("abcdefghij", body);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task EitherHeaderStyleIsAcceptedOnEveryRoute()
     {
         using var client = emulator.CreateHttpClient(withKey: false);
@@ -69,7 +69,7 @@ public sealed class AuthenticationTests(EmulatorFixture emulator)
         Assert.Equal(200, (int)azure.StatusCode);
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("/v1/models")]
     [InlineData("/openai/v1/models")]
     public async Task ModelsAreListedOnlyWithTheKey(string path)
@@ -89,7 +89,7 @@ public sealed class AuthenticationTests(EmulatorFixture emulator)
         Assert.True(model.GetProperty("created").GetInt64() > 1_600_000_000);
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("/_emulator/requests")]
     [InlineData("/health")]
     public async Task TheEmulatorsOwnEndpointsNeedNoKey(string path)

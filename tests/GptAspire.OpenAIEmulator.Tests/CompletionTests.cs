@@ -10,7 +10,7 @@ public sealed class CompletionTests(EmulatorFixture emulator)
 {
     private static readonly TiktokenTokenizer O200k = TiktokenTokenizer.CreateForModel("gpt-4o");
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task NonStreamingReplyIsAChatCompletionWithUsage()
     {
         using var client = emulator.CreateHttpClient();
@@ -41,7 +41,7 @@ public sealed class CompletionTests(EmulatorFixture emulator)
         Assert.False(completion.TryGetProperty("prompt_filter_results", out _));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task AzureNonStreamingReplyCarriesFilterResults()
     {
         using var client = emulator.CreateHttpClient();
@@ -53,7 +53,7 @@ public sealed class CompletionTests(EmulatorFixture emulator)
         Assert.False(completion.GetProperty("choices")[0].GetProperty("content_filter_results").GetProperty("violence").GetProperty("filtered").GetBoolean());
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("How do I stream tokens from ASP.NET Core?")]
     [InlineData("What is the difference between a mutex and a semaphore?")]
     [InlineData("Write a haiku about Kubernetes")]
@@ -84,7 +84,7 @@ public sealed class CompletionTests(EmulatorFixture emulator)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task TheSamePromptGetsTheSameReplyOnEveryRouteAndADifferentPromptAnotherOne()
     {
         using var client = emulator.CreateHttpClient();
@@ -101,7 +101,7 @@ public sealed class CompletionTests(EmulatorFixture emulator)
         Assert.NotEqual(first, other);
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData("max_tokens", false)]
     [InlineData("max_completion_tokens", false)]
     [InlineData("max_tokens", true)]
@@ -129,7 +129,7 @@ public sealed class CompletionTests(EmulatorFixture emulator)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ContentPartsArraysAreReadLikeStrings()
     {
         using var client = emulator.CreateHttpClient();

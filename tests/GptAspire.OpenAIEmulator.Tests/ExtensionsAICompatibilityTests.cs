@@ -14,7 +14,7 @@ public sealed class ExtensionsAICompatibilityTests(EmulatorFixture emulator)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIChatClientStreamsTheWholeReplyAndItsUsage()
     {
         var client = new OpenAIClient(new ApiKeyCredential(EmulatorFactory.ApiKey), new OpenAIClientOptions { Endpoint = new Uri(emulator.BaseAddress, "/v1") })
@@ -24,7 +24,7 @@ public sealed class ExtensionsAICompatibilityTests(EmulatorFixture emulator)
         await AssertStreamMatchesWholeReplyAsync(client, "What is a circuit breaker?");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIChatClientOnAzuresV1RouteStreamsTheWholeReplyAndItsUsage()
     {
         var client = new OpenAIClient(new ApiKeyCredential(EmulatorFactory.ApiKey), new OpenAIClientOptions { Endpoint = new Uri(emulator.BaseAddress, "/openai/v1") })

@@ -8,7 +8,7 @@ namespace GptAspire.OpenAIEmulator.Tests;
 /// <summary>A prompt that would take a tokenizer minutes (one long run without spaces) is counted in bounded time.</summary>
 public sealed class HostilePromptTests(EmulatorFixture emulator)
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task AMegabyteOfOneLetterIsAnsweredWithItsPromptTokens()
     {
         using var client = emulator.CreateHttpClient();

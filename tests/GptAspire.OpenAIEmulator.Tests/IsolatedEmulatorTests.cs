@@ -12,7 +12,7 @@ public sealed class IsolatedEmulatorTests
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task TheEmulatorRefusesToStartWithoutAnApiKey()
     {
         // The emulator's own service setup on a plain host: WebApplicationFactory can report a failed
@@ -27,7 +27,7 @@ public sealed class IsolatedEmulatorTests
         Assert.Contains("Emulator:ApiKey is not set", failure.Message);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task TheConfiguredTokenDelayPacesTokensWithoutADirective()
     {
         await using var factory = new EmulatorFactory(new Dictionary<string, string?>
@@ -47,7 +47,7 @@ public sealed class IsolatedEmulatorTests
         Assert.True(tokens[^1].At - tokens[0].At >= TimeSpan.FromMilliseconds(20 * 30 * 0.9));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task DeleteClearsTheRequestLog()
     {
         await using var factory = new EmulatorFactory(EmulatorFactory.DefaultSettings);

@@ -7,7 +7,7 @@ public sealed class PacingTests(EmulatorFixture emulator)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ConcurrentStreamsEachGetEveryTokenAndTheirDone()
     {
         using var client = emulator.CreateHttpClient();
@@ -28,7 +28,7 @@ public sealed class PacingTests(EmulatorFixture emulator)
         Assert.All(streams, stream => Assert.Equal((15, "length", true), stream));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task HeadersArriveBeforeASlowFirstToken()
     {
         using var client = emulator.CreateHttpClient();
@@ -41,7 +41,7 @@ public sealed class PacingTests(EmulatorFixture emulator)
         Assert.Equal("text/event-stream", Chat.ContentType(response)?.MediaType);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ACallerThatGoesAwayBeforeASlowFirstTokenIsRecordedAsCancelledAtOnce()
     {
         using var client = emulator.CreateHttpClient();

@@ -7,7 +7,7 @@ public sealed class RequestLogTests(EmulatorFixture emulator)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ACallerThatGoesAwayMidStreamIsRecordedAsCancelledWithItsTraceparent()
     {
         using var client = emulator.CreateHttpClient();
@@ -35,7 +35,7 @@ public sealed class RequestLogTests(EmulatorFixture emulator)
         Assert.InRange(entry.GetProperty("completionTokens").GetInt32(), 5, 60);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ACompletedCallIsRecordedWithoutItsMessagesOrKey()
     {
         using var client = emulator.CreateHttpClient(withKey: false);
@@ -64,7 +64,7 @@ public sealed class RequestLogTests(EmulatorFixture emulator)
         Assert.DoesNotContain(EmulatorFactory.ApiKey, log);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ADroppedStreamIsRecordedAsNeitherCompletedNorCancelled()
     {
         using var client = emulator.CreateHttpClient();
@@ -82,7 +82,7 @@ public sealed class RequestLogTests(EmulatorFixture emulator)
         Assert.Equal(["drop"], entry.GetProperty("scenario").EnumerateArray().Select(name => name.GetString()));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ARefusedCallIsRecordedWithItsStatus()
     {
         using var client = emulator.CreateHttpClient(withKey: false);
@@ -98,7 +98,7 @@ public sealed class RequestLogTests(EmulatorFixture emulator)
         Assert.Equal(JsonValueKind.Null, entry.GetProperty("model").ValueKind);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task RequestsAreListedOldestFirst()
     {
         using var client = emulator.CreateHttpClient();

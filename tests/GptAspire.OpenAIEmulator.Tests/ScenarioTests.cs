@@ -8,7 +8,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task RateLimitAnswers429WithRetryAfterAndOpenAIsBody()
     {
         using var client = emulator.CreateHttpClient();
@@ -28,7 +28,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.Contains("Please try again in 2s.", error.GetProperty("message").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task RateLimitTakesTheRetryAfterSeconds()
     {
         using var client = emulator.CreateHttpClient();
@@ -40,7 +40,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.Contains("Please try again in 7s.", (await Chat.JsonAsync(response)).GetProperty("error").GetProperty("message").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task RateLimitOnceRefusesAConversationTheFirstTimeOnly()
     {
         using var client = emulator.CreateHttpClient();
@@ -54,7 +54,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.Equal(200, (int)retry.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task RateLimitOnceTakesTheRetryAfterSeconds()
     {
         using var client = emulator.CreateHttpClient();
@@ -64,7 +64,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.Equal(TimeSpan.FromSeconds(5), first.Headers.RetryAfter?.Delta);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ContentFilterPromptAnswers400WithAzuresBody()
     {
         using var client = emulator.CreateHttpClient();
@@ -83,7 +83,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.True(inner.GetProperty("content_filter_result").GetProperty("violence").GetProperty("filtered").GetBoolean());
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData(Chat.OpenAIPath)]
     [InlineData(Chat.AzureDeploymentPath)]
     public async Task ContentFilterStopsAStreamAfterAFewTokens(string path)
@@ -104,7 +104,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ContentFilterEndsAWholeReplyWithFinishReasonContentFilter()
     {
         using var client = emulator.CreateHttpClient();
@@ -116,7 +116,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.InRange(completion.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), 1, 20);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task ServerErrorAnswers500WithOpenAIsBody()
     {
         using var client = emulator.CreateHttpClient();
@@ -130,7 +130,21 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.Equal(JsonValueKind.Null, error.GetProperty("code").ValueKind);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
+    public async Task ForbiddenAnswers403WithOpenAIsBody()
+    {
+        using var client = emulator.CreateHttpClient();
+
+        using var response = await Chat.SendAsync(client, Chat.OpenAIPath, Chat.Body("hello [emulator:forbidden]", stream: true), Cancellation);
+
+        Assert.Equal(403, (int)response.StatusCode);
+        var error = (await Chat.JsonAsync(response)).GetProperty("error");
+        Assert.Equal("Country, region, or territory not supported", error.GetProperty("message").GetString());
+        Assert.Equal("request_forbidden", error.GetProperty("type").GetString());
+        Assert.Equal("unsupported_country_region_territory", error.GetProperty("code").GetString());
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task DropCutsTheStreamAfterSomeTokensWithoutDone()
     {
         using var client = emulator.CreateHttpClient();
@@ -152,7 +166,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.DoesNotContain("data: [DONE]", received);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task BadChunkSendsSomeTokensThenAChunkThatIsNotJsonThenDone()
     {
         using var client = emulator.CreateHttpClient();
@@ -173,7 +187,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.StartsWith("{\"id\":\"chatcmpl-", payloads[^2]);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task EveryChatResponseHasAnOpenAIStyleRequestId()
     {
         using var client = emulator.CreateHttpClient();
@@ -186,7 +200,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.NotEqual(ids[0], ids[1]);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task DropWithoutStreamingClosesTheConnectionWithoutAResponse()
     {
         using var client = emulator.CreateHttpClient();
@@ -195,7 +209,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
             client.SendAsync(Chat.Post(Chat.OpenAIPath, Chat.Body("hello [emulator:drop]")), Cancellation));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task SlowFirstTokenHoldsBackTheFirstTokenOnly()
     {
         using var client = emulator.CreateHttpClient();
@@ -207,10 +221,11 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         var tokens = events.Where(e => e.Payload.Contains("\"content\":\"") && !e.Payload.Contains("\"role\"")).ToList();
         Assert.Equal(20, tokens.Count);
         Assert.True(tokens[0].At >= TimeSpan.FromMilliseconds(1100), $"first token after {tokens[0].At}");
-        Assert.True(tokens[^1].At - tokens[0].At < TimeSpan.FromMilliseconds(1000), $"the rest took {tokens[^1].At - tokens[0].At}");
+        // Had every token waited, the rest would take 19 x 1.2 s; how fast they come is the bench's to measure.
+        Assert.True(tokens[^1].At - tokens[0].At < TimeSpan.FromSeconds(5), $"the rest took {tokens[^1].At - tokens[0].At}");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task LongGivesMoreThanAThousandTokens()
     {
         using var client = emulator.CreateHttpClient();
@@ -222,7 +237,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.Equal("stop", completion.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task LongWithACountGivesAboutThatManyTokens()
     {
         using var client = emulator.CreateHttpClient();
@@ -234,7 +249,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.Equal("stop", completion.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task TokensArriveOneDelayApart()
     {
         using var client = emulator.CreateHttpClient();
@@ -253,7 +268,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.True(tokens[20].At - tokens[0].At >= TimeSpan.FromMilliseconds(20 * 25 * 0.9));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task XssGivesAReplyWithHostileMarkupAmongOrdinaryText()
     {
         using var client = emulator.CreateHttpClient();
@@ -268,7 +283,7 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
         Assert.True(text.Length > 300);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task DirectivesAreReadFromTheLastUserMessageOnly()
     {
         using var client = emulator.CreateHttpClient();

@@ -19,7 +19,7 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
     private static ChatMessage[] Conversation(string question) =>
         [new SystemChatMessage("You are a helpful assistant."), new UserChatMessage(question)];
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIClientStreamsTheSameTextItGetsWholeAndReportsUsage()
     {
         var client = OpenAIChatClient("/v1");
@@ -27,7 +27,7 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
         await AssertStreamMatchesWholeReplyAsync(client, "How do I page through results in a REST API?");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIClientWorksOnAzuresV1Route()
     {
         var client = OpenAIChatClient("/openai/v1");
@@ -35,7 +35,7 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
         await AssertStreamMatchesWholeReplyAsync(client, "What does a load balancer do?");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIClientWithABearerTokenPolicyWorksOnAzuresV1Route()
     {
         // As with Microsoft Entra ID: a token from a provider, sent as a bearer token (the emulator takes its key).
@@ -51,7 +51,7 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
         Assert.True(tokens.Requests > 0);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task TheDeploymentRouteStreamsOverRawHttpWhatTheClientGetsOnTheV1Route()
     {
         const string question = "Explain eventual consistency";
@@ -70,7 +70,7 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
         Assert.Equal(viaV1.Usage.OutputTokenCount, chunks[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIClientSeesFinishReasonLengthAtMaxOutputTokens()
     {
         var client = OpenAIChatClient("/v1");
@@ -82,7 +82,7 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
         Assert.Equal(12, completion.Usage.OutputTokenCount);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIClientSeesFinishReasonContentFilter()
     {
         var client = OpenAIChatClient("/v1");
@@ -96,7 +96,7 @@ public sealed class SdkCompatibilityTests(EmulatorFixture emulator)
         Assert.Equal(ChatFinishReason.ContentFilter, finishReason);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIClientReportsAWrongKeyAs401()
     {
         var client = new ChatClient("gpt-4o-mini", new ApiKeyCredential("wrong-key-0000000000"),

@@ -8,7 +8,7 @@ public sealed class StreamingWireFormatTests(EmulatorFixture emulator)
 {
     private static readonly ChatTokenizer Tokenizer = new();
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task OpenAIStreamSendsRoleThenOneChunkPerTokenThenFinishThenUsageThenDone()
     {
         using var client = emulator.CreateHttpClient();
@@ -66,7 +66,7 @@ public sealed class StreamingWireFormatTests(EmulatorFixture emulator)
         Assert.All(chunks.SkipLast(1), chunk => Assert.Equal(JsonValueKind.Null, chunk.GetProperty("usage").ValueKind));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task AsciiRepliesArriveAsExactlyOneChunkPerToken()
     {
         using var client = emulator.CreateHttpClient();
@@ -81,7 +81,7 @@ public sealed class StreamingWireFormatTests(EmulatorFixture emulator)
         Assert.Equal(25, chunks[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task WithoutIncludeUsageNoChunkHasAUsageProperty()
     {
         using var client = emulator.CreateHttpClient();
@@ -95,7 +95,7 @@ public sealed class StreamingWireFormatTests(EmulatorFixture emulator)
         Assert.Equal("stop", Choice(chunks[^1]).GetProperty("finish_reason").GetString());
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData(Chat.AzureDeploymentPath)]
     [InlineData(Chat.AzureV1Path)]
     public async Task AzureStreamStartsWithPromptFilterResultsAndCarriesContentFilterResults(string path)
@@ -137,7 +137,7 @@ public sealed class StreamingWireFormatTests(EmulatorFixture emulator)
         Assert.Equal(tokens.Count, chunks[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task StreamedTextEqualsTheWholeReplyEvenWhenTokensSplitCharacters()
     {
         using var client = emulator.CreateHttpClient();

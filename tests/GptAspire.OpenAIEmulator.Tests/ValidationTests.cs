@@ -7,7 +7,7 @@ namespace GptAspire.OpenAIEmulator.Tests;
 
 public sealed class ValidationTests(EmulatorFixture emulator)
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task MissingMessagesIsA400NamingTheParameter()
     {
         var error = await ErrorAsync(Chat.OpenAIPath, new JsonObject { ["model"] = "gpt-4o-mini" });
@@ -18,7 +18,7 @@ public sealed class ValidationTests(EmulatorFixture emulator)
         Assert.Equal("Missing required parameter: 'messages'.", error.GetProperty("message").GetString());
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData(Chat.OpenAIPath)]
     [InlineData(Chat.AzureV1Path)]
     public async Task MissingModelIsA400OnRoutesWithoutADeployment(string path)
@@ -29,7 +29,7 @@ public sealed class ValidationTests(EmulatorFixture emulator)
         Assert.Equal("model", error.GetProperty("param").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task TheDeploymentRouteTakesTheModelFromThePath()
     {
         using var client = emulator.CreateHttpClient();
@@ -40,7 +40,7 @@ public sealed class ValidationTests(EmulatorFixture emulator)
         Assert.Equal("my-deployment", (await Chat.JsonAsync(response)).GetProperty("model").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task TheDeploymentRouteRequiresAnApiVersion()
     {
         using var client = emulator.CreateHttpClient();
@@ -51,7 +51,7 @@ public sealed class ValidationTests(EmulatorFixture emulator)
         Assert.Contains("api-version", (await Chat.JsonAsync(response)).GetProperty("error").GetProperty("message").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task EmptyMessagesIsA400()
     {
         var error = await ErrorAsync(Chat.OpenAIPath, new JsonObject { ["model"] = "gpt-4o-mini", ["messages"] = new JsonArray() });
@@ -60,7 +60,7 @@ public sealed class ValidationTests(EmulatorFixture emulator)
         Assert.Equal("empty_array", error.GetProperty("code").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task AnUnknownRoleIsA400NamingTheMessage()
     {
         var body = Chat.Body("hello");
@@ -72,7 +72,7 @@ public sealed class ValidationTests(EmulatorFixture emulator)
         Assert.Equal("invalid_value", error.GetProperty("code").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task MaxTokensBelowOneIsA400()
     {
         var body = Chat.Body("hello", maxTokens: 0);
@@ -83,7 +83,7 @@ public sealed class ValidationTests(EmulatorFixture emulator)
         Assert.Equal("integer_below_min_value", error.GetProperty("code").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task InvalidJsonIsA400WithOpenAIsMessage()
     {
         using var client = emulator.CreateHttpClient();

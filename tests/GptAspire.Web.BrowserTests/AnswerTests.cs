@@ -8,7 +8,7 @@ public sealed partial class AnswerTests(AppHostFixture app, BrowserFixture brows
 {
     private ILocator HighlightedCode => LastAnswerText.Locator("pre code [class^='hljs-']");
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Code_blocks_are_highlighted_while_the_answer_streams()
     {
         await AskAsync("Show me streaming code. [emulator:long] [emulator:delay=15]");
@@ -41,7 +41,7 @@ public sealed partial class AnswerTests(AppHostFixture app, BrowserFixture brows
         await ExpectStatusAsync("stopped", Short);
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData(ColorScheme.Light)]
     [InlineData(ColorScheme.Dark)]
     public async Task Highlighted_code_is_readable_in_light_and_dark(ColorScheme scheme)
@@ -83,7 +83,7 @@ public sealed partial class AnswerTests(AppHostFixture app, BrowserFixture brows
         Assert.True(worst.GetProperty("contrast").GetDouble() >= 4.5, $"Code colour contrast below 4.5:1 in {scheme}: {worst}.");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Copy_answer_puts_the_whole_answer_on_the_clipboard_as_Markdown()
     {
         await Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = App.WebUrl.GetLeftPart(UriPartial.Authority) });
@@ -104,7 +104,7 @@ public sealed partial class AnswerTests(AppHostFixture app, BrowserFixture brows
         Assert.True(clipboard.Length >= shown.Length - 20, $"The clipboard has {clipboard.Length} characters; the answer shows {shown.Length}.");
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Regenerate_asks_again_with_the_same_conversation_and_replaces_the_answer()
     {
         await AskAsync("Give me an idea. [emulator:delay=1]");
@@ -124,7 +124,7 @@ public sealed partial class AnswerTests(AppHostFixture app, BrowserFixture brows
         await UpstreamCallAsync(TraceIdOfPost(1), r => r.GetProperty("completed").GetBoolean());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Scrolling_up_stops_following_the_answer_and_a_button_brings_it_back()
     {
         var thread = Page.GetByRole(AriaRole.Region, new() { Name = "Conversation" });
@@ -154,7 +154,7 @@ public sealed partial class AnswerTests(AppHostFixture app, BrowserFixture brows
         await ExpectStatusAsync("stopped", Short);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_slow_first_token_shows_the_seconds_waited()
     {
         await AskAsync("Take your time. [emulator:slow-first-token=4000] [emulator:delay=1]");

@@ -27,6 +27,9 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
 
     protected AppHostFixture App { get; } = app;
 
+    /// <summary>The server of the page: the AppHost's <c>web</c> (Vite's dev server) unless a test class serves another.</summary>
+    protected virtual Uri PageUrl => App.WebUrl;
+
     protected IBrowserContext Context { get; private set; } = null!;
 
     protected IPage Page { get; private set; } = null!;
@@ -62,7 +65,7 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
     {
         Context = await browser.Browser.NewContextAsync(new()
         {
-            BaseURL = App.WebUrl.ToString(),
+            BaseURL = PageUrl.ToString(),
             ViewportSize = new() { Width = 1280, Height = 800 },
             Locale = "en-US",
         });
@@ -208,7 +211,7 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
     }
 
     /// <summary>The folder with GptAspire.sln, above the test's output folder.</summary>
-    protected static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {

@@ -10,7 +10,7 @@ public sealed class ConversationListTests(AppHostFixture app, BrowserFixture bro
 
     private ILocator Items => List.GetByTestId("conversation-select");
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Conversations_can_be_switched_renamed_and_deleted_and_the_current_one_survives_a_reload()
     {
         await AskAsync("First topic: queues [emulator:delay=1]");
@@ -60,7 +60,7 @@ public sealed class ConversationListTests(AppHostFixture app, BrowserFixture bro
         Assert.Equal(4, ChatPosts.Count);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Settings_are_sent_with_every_request_and_saved_with_the_conversation()
     {
         await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).ClickAsync(new() { Timeout = Short });
@@ -98,7 +98,7 @@ public sealed class ConversationListTests(AppHostFixture app, BrowserFixture bro
         await Expect(Page.GetByLabel("Maximum answer tokens")).ToHaveValueAsync("20", new() { Timeout = Short });
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData(ColorScheme.Light)]
     [InlineData(ColorScheme.Dark)]
     public async Task On_a_phone_the_list_opens_over_the_chat_and_nothing_scrolls_sideways(ColorScheme scheme)

@@ -3,7 +3,7 @@ namespace GptAspire.Web.BrowserTests;
 /// <summary>The conversation survives a reload, and the model's hostile Markdown stays inert.</summary>
 public sealed class ConversationTests(AppHostFixture app, BrowserFixture browser) : BrowserTest(app, browser)
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_reload_keeps_the_conversation()
     {
         const string question = "What survives a reload? [emulator:delay=1]";
@@ -25,7 +25,7 @@ public sealed class ConversationTests(AppHostFixture app, BrowserFixture browser
         Assert.Single(ChatPosts);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_hostile_Markdown_answer_runs_nothing()
     {
         await AskAsync("Show me some HTML. [emulator:xss] [emulator:delay=1]");

@@ -115,7 +115,7 @@ public sealed class LongAnswerTests(AppHostFixture app, BrowserFixture browser) 
         }
         """;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_4000_token_answer_streams_without_the_page_falling_behind()
     {
         await Context.AddInitScriptAsync(Probe);

@@ -11,7 +11,7 @@ namespace GptAspire.Web.BrowserTests;
 /// </summary>
 public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture browser) : BrowserTest(app, browser)
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Going_offline_mid_answer_and_back_completes_the_answer_once_with_one_POST()
     {
         await AskAsync("How do streams survive a flaky network? [emulator:delay=60]");
@@ -24,8 +24,16 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         var reconnecting = Page.GetByTestId("reconnecting");
         await Expect(reconnecting).ToBeVisibleAsync(new() { Timeout = Short });
         await Expect(reconnecting).ToContainTextAsync("Reconnecting", new() { Timeout = Short });
-        await Task.Delay(300, Cancellation); // tokens that arrived before the cut may still be rendering
+        // Tokens that arrived before the cut may still be rendering: wait until the text stops growing.
         var (statusOffline, lengthOffline) = await SampleAsync();
+        await Eventually.UntilAsync(async () =>
+        {
+            var before = lengthOffline;
+            await Task.Delay(250, Cancellation);
+            (statusOffline, lengthOffline) = await SampleAsync();
+            return lengthOffline == before;
+        }, "the answer's text to stop growing once offline", cancellationToken: Cancellation);
+        // Then nothing changes for a while: the page neither renders nor tries again without a network.
         await Task.Delay(1500, Cancellation);
         var (statusStillOffline, lengthStillOffline) = await SampleAsync();
         Assert.Equal("streaming", statusOffline);
@@ -54,7 +62,7 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         Assert.Single(await UpstreamCallsAsync(traceId));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_reload_mid_answer_resumes_it_from_where_it_was()
     {
         await AskAsync("What happens to an answer on reload? [emulator:delay=60]");
@@ -81,7 +89,7 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         Assert.Single(await UpstreamCallsAsync(TraceIdOfPost(0)));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Stop_ends_the_generation_on_the_server_with_finish_stopped()
     {
         await AskAsync("Write a long essay about stopping. [emulator:long] [emulator:delay=50]");
@@ -105,7 +113,7 @@ public sealed partial class ReconnectTests(AppHostFixture app, BrowserFixture br
         Assert.Single(ChatPosts);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_API_dying_mid_answer_shows_Reconnecting_then_keeps_the_text_without_a_second_POST()
     {
         await AskAsync("What if the server dies? [emulator:long] [emulator:delay=50]");

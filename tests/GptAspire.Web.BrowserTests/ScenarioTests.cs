@@ -7,7 +7,7 @@ namespace GptAspire.Web.BrowserTests;
 /// <summary>What a person sees when the model or the network does not simply answer.</summary>
 public sealed class ScenarioTests(AppHostFixture app, BrowserFixture browser) : BrowserTest(app, browser)
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_content_filtered_answer_says_so()
     {
         await AskAsync("Tell me something edgy. [emulator:content-filter] [emulator:delay=1]");
@@ -18,7 +18,7 @@ public sealed class ScenarioTests(AppHostFixture app, BrowserFixture browser) : 
         await Expect(Page.GetByTestId("error-notice")).ToHaveCountAsync(0, new() { Timeout = Short });
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_rate_limit_counts_down_then_Retry_streams_the_answer()
     {
         // Unique text: the emulator refuses only the first sighting of a conversation.
@@ -69,7 +69,7 @@ public sealed class ScenarioTests(AppHostFixture app, BrowserFixture browser) : 
         Assert.Equal(2, ChatPosts.Count);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_dropped_connection_shows_an_error_with_Retry()
     {
         await AskAsync("Drop this one. [emulator:drop] [emulator:delay=1]");
@@ -83,7 +83,7 @@ public sealed class ScenarioTests(AppHostFixture app, BrowserFixture browser) : 
         await Expect(Page.GetByTestId("send-button")).ToBeVisibleAsync(new() { Timeout = Short });
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_prompt_too_long_for_the_model_shows_the_field_error()
     {
         // About 600 KB of varied words: under the 1 MiB body limit, far over the 128k-token context window.

@@ -5,7 +5,7 @@ namespace GptAspire.Web.BrowserTests;
 /// <summary>An answer streams in as it is written, can be stopped, and is asked for once.</summary>
 public sealed class StreamingTests(AppHostFixture app, BrowserFixture browser) : BrowserTest(app, browser)
 {
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_answer_grows_in_visible_steps_then_shows_its_usage()
     {
         await AskAsync("How do server-sent events work? [emulator:delay=40]");
@@ -60,7 +60,7 @@ public sealed class StreamingTests(AppHostFixture app, BrowserFixture browser) :
         await Expect(Page.GetByTestId("send-button")).ToBeVisibleAsync(new() { Timeout = Short });
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Stop_freezes_the_answer_and_cancels_the_upstream_call()
     {
         await AskAsync("Write a long essay about streaming. [emulator:long] [emulator:delay=50]");
@@ -86,7 +86,7 @@ public sealed class StreamingTests(AppHostFixture app, BrowserFixture browser) :
         Assert.Single(ChatPosts);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_hidden_tab_keeps_its_stream_and_asks_only_once()
     {
         await AskAsync("Explain tabs and visibility. [emulator:delay=25]");

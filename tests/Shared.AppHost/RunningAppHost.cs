@@ -44,11 +44,12 @@ public sealed class RunningAppHost : IAsyncDisposable
         builder.Services.AddLogging(logging => logging.AddProvider(console));
         // Every test is the same client (loopback): a budget for the whole suite, not one user's. The per-client
         // limits themselves are proven by the API's functional tests.
-        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api"))
-            .WithEnvironment("Chat__RateLimits__BurstLimit", "1000")
-            .WithEnvironment("Chat__RateLimits__RequestsPerPeriod", "1000")
-            .WithEnvironment("Chat__RateLimits__ConcurrentStreams", "200")
-            .WithEnvironment("Chat__RateLimits__ConcurrentGenerations", "200");
+        var api = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api"));
+        foreach (var (name, value) in TestSettings.LimitsOutOfReachEnvironment)
+        {
+            api.WithEnvironment(name, value);
+        }
+
         configure?.Invoke(builder);
         var host = new RunningAppHost(await builder.BuildAsync(timeout.Token), console);
         await host.App.StartAsync(timeout.Token);
@@ -93,11 +94,14 @@ public sealed class RunningAppHost : IAsyncDisposable
     /// <summary>What the AppHost itself logged (its console when run with <c>dotnet run</c>), by category.</summary>
     public IReadOnlyList<(string Category, string Message)> AppHostLogs() => _console.Lines();
 
-    /// <summary>An HttpClient for a resource's http endpoint; infinite timeout unless one is given.</summary>
+    /// <summary>
+    /// An HttpClient for a resource's http endpoint. Its timeout (2 minutes unless one is given) bounds each request
+    /// up to the response headers; a streamed body is bounded by the reader (<see cref="ChatStream.ReadAsync"/>).
+    /// </summary>
     public HttpClient Client(string resource, TimeSpan? timeout = null)
     {
         var client = App.CreateHttpClient(resource, "http");
-        client.Timeout = timeout ?? Timeout.InfiniteTimeSpan;
+        client.Timeout = timeout ?? TimeSpan.FromMinutes(2);
         return client;
     }
 

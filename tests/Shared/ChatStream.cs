@@ -10,6 +10,10 @@ public sealed record ReceivedEvent(string Name, string Id, JsonElement Data, Tim
 {
     /// <summary>The <c>data</c> line exactly as sent.</summary>
     public string RawData { get; init; } = "";
+
+    /// <summary>An event the platform's SSE parser read, arrived <paramref name="at"/> after the response began.</summary>
+    public static ReceivedEvent Of(SseItem<string> item, TimeSpan at) =>
+        new(item.EventType, item.EventId ?? "", JsonDocument.Parse(item.Data).RootElement.Clone(), at) { RawData = item.Data };
 }
 
 /// <summary>Posts a chat and reads the answer with the platform's SSE parser, as a client would.</summary>
@@ -29,20 +33,57 @@ public static class ChatStream
         return (response, await ReadAsync(response, cancellationToken));
     }
 
-    /// <summary>Reads the events of a response with the platform's SSE parser, noting when each arrived.</summary>
-    public static async Task<List<ReceivedEvent>> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the events of a response with the platform's SSE parser, noting when each arrived. A stream that has not
+    /// ended within <paramref name="within"/> (default <see cref="Bounds.Stream"/>) fails with a
+    /// <see cref="TimeoutException"/> that names the request and the last event read, instead of hanging the test.
+    /// </summary>
+    public static async Task<List<ReceivedEvent>> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken, TimeSpan? within = null)
     {
-        var clock = Stopwatch.StartNew();
-        var events = new List<ReceivedEvent>();
         if (response.Content.Headers.ContentType?.MediaType != "text/event-stream")
         {
-            return events;
+            return [];
         }
 
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken))
+        return await ReadEventsAsync(response, until: null, cancellationToken, within);
+    }
+
+    /// <summary>
+    /// Reads events until the stream ends or <paramref name="until"/> says stop (after adding the event it is given),
+    /// within <paramref name="within"/> (default <see cref="Bounds.Stream"/>); <paramref name="onEvent"/> sees each as it comes.
+    /// </summary>
+    public static async Task<List<ReceivedEvent>> ReadEventsAsync(
+        HttpResponseMessage response,
+        Func<List<ReceivedEvent>, bool>? until,
+        CancellationToken cancellationToken,
+        TimeSpan? within = null,
+        Action<ReceivedEvent>? onEvent = null)
+    {
+        var bound = within ?? Bounds.Stream;
+        var clock = Stopwatch.StartNew();
+        var events = new List<ReceivedEvent>();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(bound);
+        try
         {
-            events.Add(new ReceivedEvent(item.EventType, item.EventId ?? "", JsonDocument.Parse(item.Data).RootElement.Clone(), clock.Elapsed) { RawData = item.Data });
+            await using var stream = await response.Content.ReadAsStreamAsync(deadline.Token);
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync(deadline.Token))
+            {
+                var received = ReceivedEvent.Of(item, clock.Elapsed);
+                events.Add(received);
+                onEvent?.Invoke(received);
+                if (until?.Invoke(events) == true)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            var last = events.Count == 0 ? "none" : $"{events[^1].Name} id {events[^1].Id}: {events[^1].RawData}";
+            throw new TimeoutException(
+                $"The stream of {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} did not end within {bound}: " +
+                $"{events.Count} events read, the last {last}", e);
         }
 
         return events;
@@ -54,25 +95,10 @@ public static class ChatStream
     /// </summary>
     public static async Task<string> OpenAndLeaveAsync(HttpClient client, object body, CancellationToken cancellationToken)
     {
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(body) };
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancel.Token);
-        string? traceId = null;
-        await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancel.Token))
-        {
-            if (item.EventType == "start")
-            {
-                traceId = JsonDocument.Parse(item.Data).RootElement.GetProperty("traceId").GetString();
-            }
-            else if (item.EventType == "token")
-            {
-                break;
-            }
-        }
-
-        cancel.Cancel();
-        return traceId ?? throw new InvalidOperationException("The stream had no start event.");
+        var events = await ReadUntilCutAsync(client, request, events => events is [.., { Name: "token" }], cancellationToken);
+        return events.FirstOrDefault(e => e.Name == "start")?.Data.GetProperty("traceId").GetString()
+            ?? throw new InvalidOperationException("The stream had no start event.");
     }
 
     /// <summary><c>GET /api/chat/stream/{requestId}</c>, with <c>Last-Event-ID</c> when <paramref name="lastEventId"/> is set.</summary>
@@ -101,24 +127,8 @@ public static class ChatStream
         HttpClient client, HttpRequestMessage request, Func<List<ReceivedEvent>, bool> until, CancellationToken cancellationToken)
     {
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var events = new List<ReceivedEvent>();
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cut.Token);
-        if (until(events))
-        {
-            cut.Cancel();
-            return events;
-        }
-
-        await using var stream = await response.Content.ReadAsStreamAsync(cut.Token);
-        await foreach (var item in SseParser.Create(stream).EnumerateAsync(cut.Token))
-        {
-            events.Add(new ReceivedEvent(item.EventType, item.EventId ?? "", JsonDocument.Parse(item.Data).RootElement.Clone(), TimeSpan.Zero) { RawData = item.Data });
-            if (until(events))
-            {
-                break;
-            }
-        }
-
+        var events = until([]) ? [] : await ReadEventsAsync(response, until, cut.Token);
         cut.Cancel();
         return events;
     }

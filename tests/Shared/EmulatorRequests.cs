@@ -20,10 +20,14 @@ public static class EmulatorRequests
             ? parts[1]
             : null;
 
-    /// <summary>Polls until a recorded request matches, or fails with what was recorded.</summary>
+    /// <summary>
+    /// Polls until a recorded request matches, or fails with what was recorded. <paramref name="within"/> is a
+    /// deadline, not a measure of speed: never less than <see cref="Bounds.Condition"/>.
+    /// </summary>
     public static async Task<JsonElement> WaitForAsync(
         HttpClient emulator, Func<JsonElement, bool> match, TimeSpan within, CancellationToken cancellationToken)
     {
+        within = within < Bounds.Condition ? Bounds.Condition : within;
         var deadline = DateTime.UtcNow + within;
         JsonElement[] requests;
         do

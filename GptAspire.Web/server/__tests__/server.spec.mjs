@@ -10,6 +10,8 @@ import { createServer, resolveApiUrl, resolveMode } from '../index.mjs'
 import { capturingLogger, listenOnLoopback, makeDist, rawRequest, sleep, startProcess } from './support.mjs'
 
 const silent = pino({ level: 'silent' })
+/** Whether this machine has an IPv6 loopback address: the cases on ::1 are skipped without it. */
+const hasIpv6Loopback = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1')
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
 
 /**
@@ -235,8 +237,10 @@ describe('production server', () => {
     const abortedAt = Date.now()
     controller.abort()
 
+    // /api/hang never ends on its own: its request closes only because the browser left. The bound only keeps
+    // a slow close from passing; how fast it is belongs to the bench.
     const closedAt = await upstream.requests[0]?.closed
-    expect(/** @type {number} */ (closedAt) - abortedAt).toBeLessThan(1000)
+    expect(/** @type {number} */ (closedAt) - abortedAt).toBeLessThan(5000)
     expect(upstream.requests[0]?.aborted).toBe(true)
   })
 
@@ -500,7 +504,8 @@ describe('server setup', () => {
       const response = await fetch(`${base}/api/chat/stream`, { method: 'POST', body: '{}' })
       expect(response.status).toBe(504)
       expect(await response.json()).toMatchObject({ status: 504, title: 'The API is not reachable.' })
-      expect(Date.now() - started).toBeLessThan(3000)
+      // The 300 ms bound, not the default 10 s one.
+      expect(Date.now() - started).toBeLessThan(8000)
     } finally {
       await web.close()
       await frozen.close()
@@ -520,19 +525,25 @@ describe('server setup', () => {
     }
   })
 
-  it.each(['127.0.0.1', '[::1]'])('on close, ends a stream open on %s (localhost) after the grace period', async (host) => {
-    const ipv6Loopback = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1')
+  /** @param {string} host */
+  const endsAStreamOnCloseAfterTheGracePeriod = async (host) => {
     const web = await createServer({ mode: 'production', apiUrl: upstream.url, distDir, logger: silent, shutdownGraceMs: 300 })
     const port = new URL(await web.listen(0, 'localhost')).port
-    const reachable = host === '127.0.0.1' || ipv6Loopback
-    const response = await fetch(`http://${reachable ? host : '127.0.0.1'}:${port}/api/hang`, { method: 'POST', body: '{}' })
+    const response = await fetch(`http://${host}:${port}/api/hang`, { method: 'POST', body: '{}' })
     const reader = /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader()
     await reader.read()
 
     await web.close()
 
     await expect(reader.read()).rejects.toThrow()
-  })
+  }
+
+  it('on close, ends a stream open on 127.0.0.1 (localhost) after the grace period', () =>
+    endsAStreamOnCloseAfterTheGracePeriod('127.0.0.1'))
+
+  // On a machine without IPv6 loopback this case is skipped, visibly, rather than run over IPv4.
+  it.skipIf(!hasIpv6Loopback)('on close, ends a stream open on [::1] (localhost) after the grace period', () =>
+    endsAStreamOnCloseAfterTheGracePeriod('[::1]'))
 
   it('refuses to start in production without a build', async () => {
     await expect(
@@ -625,10 +636,11 @@ describe('server process', () => {
     try {
       expect(devUrl).toBe(`http://localhost:${devPort}`)
       expect(await accepts('127.0.0.1', devPort)).toBe(true)
-      // Clients that resolve localhost to ::1 reach the same server (when the machine has IPv6 loopback).
-      const ipv6Loopback = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1')
-      expect(await accepts('::1', devPort)).toBe(ipv6Loopback)
-      if (ipv6Loopback) expect((await fetch(`http://[::1]:${devPort}/health`)).status).toBe(200)
+      // Clients that resolve localhost to ::1 reach the same server (when the machine has IPv6 loopback; without
+      // it, the run says so).
+      expect(await accepts('::1', devPort)).toBe(hasIpv6Loopback)
+      if (hasIpv6Loopback) expect((await fetch(`http://[::1]:${devPort}/health`)).status).toBe(200)
+      else console.warn('IPv6: no ::1 on this machine; the dev server was checked on 127.0.0.1 only')
       for (const address of others) expect(await accepts(address, devPort), address).toBe(false)
     } finally {
       dev.child.kill('SIGTERM')

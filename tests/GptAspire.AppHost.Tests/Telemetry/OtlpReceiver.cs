@@ -24,7 +24,7 @@ public sealed record ReceivedSpan(
     public string Instance { get; init; } = "";
 }
 
-/// <summary>One data point of a counter (a sum) as exported over OTLP: its attributes and its (cumulative) value.</summary>
+/// <summary>One data point of a counter (a sum) or histogram as exported over OTLP: its attributes and its (cumulative) value, for a histogram its count.</summary>
 public sealed record ReceivedPoint(string Service, string Metric, IReadOnlyDictionary<string, string> Attributes, double Value);
 
 /// <summary>A log record as exported over OTLP: its text and attribute values, and its trace id.</summary>
@@ -223,6 +223,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
                     {
                         if (metric.Field == 1) Metrics[(service, name = metric.String())] = true;
                         else if (metric.Field == 7) ReadSum(service, name, metric.Bytes());
+                        else if (metric.Field == 9) ReadHistogram(service, name, metric.Bytes());
                         else metric.Skip();
                     }
                 }
@@ -252,6 +253,30 @@ public sealed class OtlpReceiver : IAsyncDisposable
             }
 
             Points.Enqueue(new ReceivedPoint(service, metric, attributes, value));
+        }
+    }
+
+    // Histogram{data_points(1)} > HistogramDataPoint{count(4), attributes(9)}: a point's value is its count.
+    private void ReadHistogram(string service, string metric, ReadOnlySpan<byte> data)
+    {
+        var histogram = new ProtoReader(data);
+        while (histogram.Next())
+        {
+            if (histogram.Field != 1) { histogram.Skip(); continue; }
+            var point = new ProtoReader(histogram.Bytes());
+            var attributes = new Dictionary<string, string>();
+            double count = 0;
+            while (point.Next())
+            {
+                switch (point.Field)
+                {
+                    case 4: count = point.Fixed64(); break;
+                    case 9: var (key, text) = KeyValue(point.Bytes()); attributes[key] = text; break;
+                    default: point.Skip(); break;
+                }
+            }
+
+            Points.Enqueue(new ReceivedPoint(service, metric, attributes, count));
         }
     }
 

@@ -52,8 +52,19 @@ public static class Chat
     public static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, JsonNode body, CancellationToken cancellationToken = default) =>
         await client.SendAsync(Post(path, body), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
 
-    public static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    public static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
+    {
+        using var bound = Bound();
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync(bound.Token)).RootElement.Clone();
+    }
+
+    /// <summary>The test's cancellation, ended after <see cref="Bounds.Stream"/>: a body that never ends fails the test.</summary>
+    private static CancellationTokenSource Bound(CancellationToken cancellationToken = default)
+    {
+        var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken.CanBeCanceled ? cancellationToken : TestContext.Current.CancellationToken);
+        bound.CancelAfter(Bounds.Stream);
+        return bound;
+    }
 
     /// <summary>
     /// Reads a whole event stream and checks its framing: every event is exactly <c>data: PAYLOAD\n\n</c>.
@@ -61,7 +72,8 @@ public static class Chat
     /// </summary>
     public static async Task<IReadOnlyList<string>> EventsAsync(HttpResponseMessage response)
     {
-        var body = await response.Content.ReadAsStringAsync();
+        using var bound = Bound();
+        var body = await response.Content.ReadAsStringAsync(bound.Token);
         Assert.EndsWith("\n\n", body);
         var events = body[..^2].Split("\n\n");
         foreach (var @event in events)
@@ -89,8 +101,9 @@ public static class Chat
     public static async Task<IReadOnlyList<(string Payload, TimeSpan At)>> TimedEventsAsync(HttpResponseMessage response, Stopwatch clock, CancellationToken cancellationToken = default)
     {
         var events = new List<(string, TimeSpan)>();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        using var bound = Bound(cancellationToken);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(bound.Token));
+        while (await reader.ReadLineAsync(bound.Token) is { } line)
         {
             if (line.StartsWith("data: ", StringComparison.Ordinal))
             {

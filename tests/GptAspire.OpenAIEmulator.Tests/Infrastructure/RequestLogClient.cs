@@ -14,27 +14,14 @@ public static class RequestLogClient
     }
 
     /// <summary>Waits until the request with this traceparent has ended (the server may notice a disconnect a little later).</summary>
-    public static async Task<JsonElement> EndedAsync(HttpClient client, string traceparent, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (true)
+    public static async Task<JsonElement> EndedAsync(HttpClient client, string traceparent, TimeSpan? timeout = null) =>
+        (JsonElement)await Eventually.FindAsync<object>(async () =>
         {
             var entry = (await AllAsync(client)).LastOrDefault(entry =>
                 entry.GetProperty("traceparent").ValueKind == JsonValueKind.String
                 && entry.GetProperty("traceparent").GetString() == traceparent);
-            if (entry.ValueKind == JsonValueKind.Object && entry.GetProperty("endedAt").ValueKind != JsonValueKind.Null)
-            {
-                return entry;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"No ended request with traceparent {traceparent} in the log.");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+            return entry.ValueKind == JsonValueKind.Object && entry.GetProperty("endedAt").ValueKind != JsonValueKind.Null ? entry : null;
+        }, $"an ended request with traceparent {traceparent} in the log", timeout);
 
     public static string NewTraceparent() => $"00-{Guid.NewGuid():N}-{Guid.NewGuid():N}"[..52] + "-01";
 }

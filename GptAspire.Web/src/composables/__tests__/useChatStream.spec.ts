@@ -339,7 +339,8 @@ describe('useChatStream', () => {
     const started = Date.now()
     const result = await chat.send(request)
 
-    expect(Date.now() - started).toBeLessThan(2000)
+    // Lost after two silent heartbeats (0.2 s); far less than forever, and than a real 15 s heartbeat.
+    expect(Date.now() - started).toBeLessThan(8000)
     expect(result.error).toMatchObject({ code: 'connection_lost', retryable: true })
     expect(chat.status.value).toBe('error')
     await api.posts()[0]!.closed
@@ -438,8 +439,9 @@ describe('useChatStream', () => {
     expect(chat.status.value).toBe('stopped')
 
     const result = await sending
+    // The answer never ends on its own ('hang'): the connection closed because of stop().
     await api.posts()[0]!.closed
-    expect(Date.now() - stoppedAt).toBeLessThan(1000)
+    expect(Date.now() - stoppedAt).toBeLessThan(5000)
     expect(api.posts()[0]!.aborted).toBe(true)
     expect(result).toMatchObject({ status: 'stopped', error: null })
     expect(text.value).toBe('Some text')

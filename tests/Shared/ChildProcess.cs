@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace GptAspire.Deployment.Tests;
+namespace GptAspire.Tests;
 
 /// <summary>
 /// A process started by a test: output collected, and the whole process tree killed on dispose, so that
