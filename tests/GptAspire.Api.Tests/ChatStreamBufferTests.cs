@@ -72,7 +72,7 @@ public class ChatStreamBufferTests
         Assert.Equal(ReadOutcome.End, await reader.ReadAsync(pieces));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_shared_stream_shows_readers_an_event_only_once_it_is_released_and_the_last_event_only_then()
     {
         var stream = new ChatStreamBuffer("answer", maxEvents: 100, maxBytes: 100_000);
@@ -105,7 +105,7 @@ public class ChatStreamBufferTests
         Assert.Equal(ReadOutcome.End, await reader.ReadAsync(pieces));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_relinquished_stream_ends_its_readers_after_the_released_events_without_a_last_event()
     {
         var stream = new ChatStreamBuffer("answer", maxEvents: 100, maxBytes: 100_000);

@@ -12,7 +12,7 @@ public class TakeoverTests(ReplicasFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Killing_the_replica_that_generates_an_answer_mid_answer_leaves_the_client_one_whole_answer()
     {
         using var api = fixture.Client("api");

@@ -19,7 +19,7 @@ public sealed class ContinuationTests(EmulatorFixture emulator)
         return body;
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_partial_answer_cut_anywhere_even_inside_the_code_block_is_continued_with_exactly_the_rest()
     {
         using var client = emulator.CreateHttpClient();
@@ -38,7 +38,7 @@ public sealed class ContinuationTests(EmulatorFixture emulator)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_assistant_message_that_is_not_the_start_of_the_reply_gets_the_whole_reply()
     {
         using var client = emulator.CreateHttpClient();

@@ -12,7 +12,7 @@ public class TakeoverTests(ReplicasAppHostFixture app, BrowserFixture browser) :
 {
     private const string Question = "What happens when my server dies mid-answer? [emulator:delay=80]";
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task The_page_shows_one_whole_answer_across_the_death_of_the_replica_that_generates_it()
     {
         var reference = await UndisturbedAnswerAsync();
@@ -39,7 +39,7 @@ public class TakeoverTests(ReplicasAppHostFixture app, BrowserFixture browser) :
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_browser_EventSource_on_an_ended_answer_stops_reconnecting_after_its_finish()
     {
         using var api = App.Running.Client("api", TimeSpan.FromSeconds(30));

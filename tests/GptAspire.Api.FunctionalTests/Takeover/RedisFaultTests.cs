@@ -24,7 +24,7 @@ public class RedisFaultTests(ReplicaProcesses cluster) : IAsyncLifetime
 
     private ApiProcess B => cluster.Replicas[1];
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Redis_killed_and_restarted_mid_answer_the_owners_reader_gets_the_whole_answer_and_the_other_replicas_reader_ends()
     {
         var body = ChatStream.Body("Tell me about Redis restarts [emulator:delay=40]", 150);
@@ -57,7 +57,7 @@ public class RedisFaultTests(ReplicaProcesses cluster) : IAsyncLifetime
         Assert.Equal(reference.Events.Text(), elsewhere.Events.Text());
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task With_Redis_slow_heartbeats_keep_their_period_and_answers_end()
     {
         await using var proxy = new DelayingProxy(cluster.Redis.Port, TimeSpan.FromMilliseconds(300));

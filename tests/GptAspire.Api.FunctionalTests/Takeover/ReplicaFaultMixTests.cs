@@ -17,7 +17,7 @@ public class ReplicaFaultMixTests(ReplicaProcesses cluster) : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await cluster.EnsureAllRunningAsync();
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Answers_over_three_replicas_killed_and_restarted_at_random_lose_repeat_and_reorder_nothing()
     {
         var questions = Enumerable.Range(0, 5).Select(i => ChatStream.Body($"Fault mix question {i} about tides [emulator:delay=30]", 40)).ToArray();

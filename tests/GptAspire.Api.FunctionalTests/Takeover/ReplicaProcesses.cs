@@ -109,11 +109,7 @@ public sealed class RedisProcess
 
     public static async Task<RedisProcess> StartAsync()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var redis = new RedisProcess(port);
+        var redis = new RedisProcess(Ports.Free());
         await redis.RestartAsync();
         return redis;
     }
@@ -134,20 +130,7 @@ public sealed class RedisProcess
         }
 
         _ = _process!.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(10))
-            {
-                await Task.Delay(50);
-            }
-        }
+        await Ports.WaitForListenerAsync(Port, () => _process.HasExited, "redis-server");
     }
 
     /// <summary>kill -9.</summary>

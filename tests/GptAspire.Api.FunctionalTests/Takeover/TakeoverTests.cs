@@ -44,7 +44,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         Assert.Equal(reference.Text(), events.Text());
     }
 
-    [Theory]
+    [Theory(Timeout = Bounds.TestMs)]
     [InlineData(0)]
     [InlineData(5)]
     [InlineData(30)]
@@ -65,7 +65,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         Assert.Contains(reader.ServedBy.Skip(1), s => !s.StartsWith(A.Name, StringComparison.Ordinal));
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_Last_Event_ID_past_the_end_of_a_live_answer_is_400_not_a_silent_wait()
     {
         var reader = new ResumingReader(cluster.Replicas);
@@ -77,7 +77,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_curl_style_resume_after_the_owner_died_continues_with_the_next_ids()
     {
         var body = Question("Explain lighthouses to me, resumed by a plain client");
@@ -93,7 +93,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         AssertOneWholeAnswer(reference, [.. reader.Events, .. rest]);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_replica_stopped_with_SIGTERM_hands_its_answers_over_without_waiting_for_the_lease()
     {
         // A lease far longer than a hand-over may take: an answer that waited for it would show.
@@ -122,7 +122,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_owner_paused_past_its_lease_is_fenced_off_when_it_comes_back_and_its_upstream_call_is_cancelled()
     {
         var body = Question("Tell me about stalled processes and fencing", maxTokens: 300);
@@ -134,7 +134,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         A.Pause();
         var reading = reader.ReadToEndAsync(Bound, Timeout, prefer: B);
         // The owner comes back while the replica that took over still streams: it must write nothing more.
-        await WaitForAsync(() => Volatile.Read(ref reader.EventCount) > 40, "the takeover to stream on");
+        await Eventually.UntilAsync(() => Volatile.Read(ref reader.EventCount) > 40, "the takeover to stream on", Bounds.Stream, Timeout);
         A.Resume();
         await reading;
 
@@ -142,7 +142,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         // Back from its pause, the old owner writes nothing more: its next append is refused, its upstream call ends.
         var original = await EmulatorRequests.WaitForTraceAsync(cluster.Emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(15), Timeout);
         Assert.False(original.GetProperty("completed").GetBoolean());
-        await WaitForAsync(() => A.Log.Contains("another replica took the answer over", StringComparison.Ordinal), "the old owner to be fenced off");
+        await Eventually.UntilAsync(() => A.Log.Contains("another replica took the answer over", StringComparison.Ordinal), "the old owner to be fenced off", cancellationToken: Timeout);
 
         // Every replica now serves the same bytes for the whole answer: one writer, no id written twice.
         foreach (var replica in cluster.Replicas)
@@ -152,7 +152,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_stop_for_an_answer_whose_owner_died_ends_it_stopped_and_does_not_continue_it()
     {
         var body = Question("Stop me after my server dies", maxTokens: 200);
@@ -176,7 +176,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         Assert.True(reader.Events.Skip(before).Count(e => e.Name == "token") < 10);
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task An_answer_nobody_read_after_its_owner_died_is_not_continued_but_ends_abandoned()
     {
         var quick = new Dictionary<string, string> { ["Chat__Streams__AbandonAfter"] = "00:00:03" };
@@ -204,7 +204,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Resume_and_stop_from_another_signed_in_user_are_404_on_every_replica_even_after_a_takeover()
     {
         var body = Question("A private answer for one user", maxTokens: 100);
@@ -246,19 +246,5 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         var rest = await ChatStream.ReadAsync(own, Timeout);
         Assert.Equal("finish", rest[^1].Name);
         await AssertHiddenAsync();
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"Timed out waiting for {what}.");
-            }
-
-            await Task.Delay(100, Timeout);
-        }
     }
 }
