@@ -216,7 +216,7 @@ public sealed class ApiProcess : IAsyncDisposable
 
     public static async Task<ApiProcess> StartAsync(ApiFixture api, IReadOnlyDictionary<string, string> settings)
     {
-        var port = RedisServer.FreePort();
+        var port = Ports.Free();
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "GptAspire.Api.dll")])
         {
             WorkingDirectory = AppContext.BaseDirectory,

@@ -144,7 +144,7 @@ public class RedisClientLimitsTests(RedisLimitsFixture fixture) : IClassFixture<
     public async Task Redis_down_is_the_stream_store_being_unavailable_for_both_limits()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(
-            $"127.0.0.1:{RedisServer.FreePort()},abortConnect=false,connectTimeout=300,syncTimeout=500,asyncTimeout=500");
+            $"127.0.0.1:{Ports.Free()},abortConnect=false,connectTimeout=300,syncTimeout=500,asyncTimeout=500");
         using var generations = new RedisClientGenerationLimiter(
             redis, redis, Options.Create(new ChatRateLimitOptions()), NullLogger<RedisClientGenerationLimiter>.Instance);
         using var rate = new RedisRequestRateLimiter(NewClient(), new ChatRateLimitOptions(), redis);

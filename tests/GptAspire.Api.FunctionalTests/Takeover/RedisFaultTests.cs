@@ -9,27 +9,14 @@ namespace GptAspire.Api.FunctionalTests.Takeover;
 /// Redis restarted (losing everything) or slowed down under live answers: the clock that sends heartbeats never
 /// waits on it, no reader hangs, and every answer ends within a bound with one last event.
 /// </summary>
-[Collection(ReplicaProcessesCollection.Name)]
-public class RedisFaultTests(ReplicaProcesses cluster) : IAsyncLifetime
+public class RedisFaultTests(ReplicaProcesses replicas) : ReplicaProcessTest(replicas)
 {
-    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
-
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
-
-    public async ValueTask InitializeAsync() => await cluster.EnsureAllRunningAsync();
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    private ApiProcess A => cluster.Replicas[0];
-
-    private ApiProcess B => cluster.Replicas[1];
-
     [Fact(Timeout = Bounds.TestMs)]
     public async Task Redis_killed_and_restarted_mid_answer_the_owners_reader_gets_the_whole_answer_and_the_other_replicas_reader_ends()
     {
         var body = ChatStream.Body("Tell me about Redis restarts [emulator:delay=40]", 150);
-        var reference = new ResumingReader(cluster.Replicas);
-        await reference.StartAsync(cluster.Replicas[2], body, _ => false, Timeout);
+        var reference = new ResumingReader(Cluster.Replicas);
+        await reference.StartAsync(Cluster.Replicas[2], body, _ => false, Timeout);
 
         var owner = new ResumingReader([A]);
         await owner.StartAsync(A, body, events => events.Count(e => e.Name == "token") >= 10, Timeout);
@@ -39,10 +26,10 @@ public class RedisFaultTests(ReplicaProcesses cluster) : IAsyncLifetime
             await elsewhere.StartAsync(B, new { }, events => events.Count(e => e.Name == "token") >= 12, Timeout, resume);
         }
 
-        cluster.Redis.Kill();
+        await Cluster.Redis.KillAsync();
         var ownerReading = owner.ReadToEndAsync(Bound, Timeout);
         await Task.Delay(3000, Timeout);
-        await cluster.Redis.RestartAsync();
+        await Cluster.Redis.RestartAsync();
 
         await ownerReading;
         Assert.Equal(reference.Events.Text(), owner.Events.Text());
@@ -60,7 +47,7 @@ public class RedisFaultTests(ReplicaProcesses cluster) : IAsyncLifetime
     [Fact(Timeout = Bounds.TestMs)]
     public async Task With_Redis_slow_heartbeats_keep_their_period_and_answers_end()
     {
-        await using var proxy = new DelayingProxy(cluster.Redis.Port, TimeSpan.FromMilliseconds(300));
+        await using var proxy = new DelayingProxy(Cluster.Redis.Port, TimeSpan.FromMilliseconds(300));
         var slow = new Dictionary<string, string>
         {
             ["ConnectionStrings__streams"] = $"127.0.0.1:{proxy.Port},abortConnect=false,connectTimeout=5000,syncTimeout=10000,asyncTimeout=10000",

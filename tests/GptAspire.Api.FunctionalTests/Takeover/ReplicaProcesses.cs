@@ -26,7 +26,7 @@ public sealed partial class ReplicaProcesses(ApiFixture api) : IAsyncLifetime
 
     private readonly List<ApiProcess> _replicas = [];
 
-    public RedisProcess Redis { get; private set; } = null!;
+    public RedisServer Redis { get; private set; } = null!;
 
     public IReadOnlyList<ApiProcess> Replicas => _replicas;
 
@@ -36,7 +36,7 @@ public sealed partial class ReplicaProcesses(ApiFixture api) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Redis = await RedisProcess.StartAsync();
+        Redis = await RedisServer.StartAsync();
         for (var i = 0; i < Count; i++)
         {
             _replicas.Add(new ApiProcess(this, $"replica-{i}"));
@@ -91,55 +91,9 @@ public sealed partial class ReplicaProcesses(ApiFixture api) : IAsyncLifetime
             replica.Kill();
         }
 
-        Redis?.Kill();
-        await Task.CompletedTask;
-    }
-}
-
-/// <summary>A redis-server on a free loopback port, without persistence (a restart loses everything).</summary>
-public sealed class RedisProcess
-{
-    private Process? _process;
-
-    private RedisProcess(int port) => Port = port;
-
-    public int Port { get; }
-
-    public bool IsRunning => _process is { HasExited: false };
-
-    public static async Task<RedisProcess> StartAsync()
-    {
-        var redis = new RedisProcess(Ports.Free());
-        await redis.RestartAsync();
-        return redis;
-    }
-
-    public async Task RestartAsync()
-    {
-        try
+        if (Redis is not null)
         {
-            _process = Process.Start(new ProcessStartInfo("redis-server", ["--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            {
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            });
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException("The takeover tests need redis-server: apt-get install redis-server", e);
-        }
-
-        _ = _process!.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        await Ports.WaitForListenerAsync(Port, () => _process.HasExited, "redis-server");
-    }
-
-    /// <summary>kill -9.</summary>
-    public void Kill()
-    {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill();
-            _process.WaitForExit(5000);
+            await Redis.DisposeAsync();
         }
     }
 }

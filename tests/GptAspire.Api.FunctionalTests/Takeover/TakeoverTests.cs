@@ -7,28 +7,15 @@ namespace GptAspire.Api.FunctionalTests.Takeover;
 /// (SIGSTOP), another replica continues the generation from the last event in Redis, and the reader gets one whole
 /// answer, byte for byte the answer the same question gets without a fault (the emulator continues exactly).
 /// </summary>
-[Collection(ReplicaProcessesCollection.Name)]
-public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
+public class TakeoverTests(ReplicaProcesses replicas) : ReplicaProcessTest(replicas)
 {
-    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
-
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
-
-    public async ValueTask InitializeAsync() => await cluster.EnsureAllRunningAsync();
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    private ApiProcess A => cluster.Replicas[0];
-
-    private ApiProcess B => cluster.Replicas[1];
-
     private static object Question(string text, int maxTokens = 80) => ChatStream.Body($"{text} [emulator:delay=40]", maxTokens);
 
     // The same question, answered without a fault.
     private async Task<List<ReceivedEvent>> UndisturbedAsync(object body)
     {
-        var reader = new ResumingReader(cluster.Replicas);
-        await reader.StartAsync(cluster.Replicas[2], body, _ => false, Timeout);
+        var reader = new ResumingReader(Cluster.Replicas);
+        await reader.StartAsync(Cluster.Replicas[2], body, _ => false, Timeout);
         await reader.ReadToEndAsync(Bound, Timeout);
         return reader.Events;
     }
@@ -55,7 +42,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
         var reference = await UndisturbedAsync(body);
         Assert.Equal(60, reference.Count(e => e.Name == "token"));
 
-        var reader = new ResumingReader(cluster.Replicas);
+        var reader = new ResumingReader(Cluster.Replicas);
         await reader.StartAsync(A, body, events => events.Count(e => e.Name == "token") >= k && events.Count > 0, Timeout);
         A.Kill();
         await reader.ReadToEndAsync(Bound, Timeout, prefer: B);
@@ -68,7 +55,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
     [Fact(Timeout = Bounds.TestMs)]
     public async Task A_Last_Event_ID_past_the_end_of_a_live_answer_is_400_not_a_silent_wait()
     {
-        var reader = new ResumingReader(cluster.Replicas);
+        var reader = new ResumingReader(Cluster.Replicas);
         await reader.StartAsync(A, Question("Resume me from the future", maxTokens: 100), events => events.Count(e => e.Name == "token") >= 3, Timeout);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/chat/stream/{reader.RequestId}");
@@ -82,7 +69,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
     {
         var body = Question("Explain lighthouses to me, resumed by a plain client");
         var reference = await UndisturbedAsync(body);
-        var reader = new ResumingReader(cluster.Replicas);
+        var reader = new ResumingReader(Cluster.Replicas);
         await reader.StartAsync(A, body, events => events.Count(e => e.Name == "token") >= 12, Timeout);
         A.Kill();
 
@@ -127,7 +114,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
     {
         var body = Question("Tell me about stalled processes and fencing", maxTokens: 300);
         var reference = await UndisturbedAsync(body);
-        var reader = new ResumingReader(cluster.Replicas);
+        var reader = new ResumingReader(Cluster.Replicas);
         await reader.StartAsync(A, body, events => events.Count(e => e.Name == "token") >= 10, Timeout);
         var traceId = reader.Events[0].Data.GetProperty("traceId").GetString()!;
 
@@ -140,12 +127,12 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
 
         AssertOneWholeAnswer(reference, reader.Events);
         // Back from its pause, the old owner writes nothing more: its next append is refused, its upstream call ends.
-        var original = await EmulatorRequests.WaitForTraceAsync(cluster.Emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(15), Timeout);
+        var original = await EmulatorRequests.WaitForTraceAsync(Cluster.Emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(15), Timeout);
         Assert.False(original.GetProperty("completed").GetBoolean());
         await Eventually.UntilAsync(() => A.Log.Contains("another replica took the answer over", StringComparison.Ordinal), "the old owner to be fenced off", cancellationToken: Timeout);
 
         // Every replica now serves the same bytes for the whole answer: one writer, no id written twice.
-        foreach (var replica in cluster.Replicas)
+        foreach (var replica in Cluster.Replicas)
         {
             var (_, again) = await ChatStream.ResumeAsync(replica.Client, reader.RequestId!, null, Timeout);
             Assert.Equal(reader.Events.Select(e => e.RawData), again.Select(e => e.RawData));
@@ -156,7 +143,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
     public async Task A_stop_for_an_answer_whose_owner_died_ends_it_stopped_and_does_not_continue_it()
     {
         var body = Question("Stop me after my server dies", maxTokens: 200);
-        var reader = new ResumingReader(cluster.Replicas);
+        var reader = new ResumingReader(Cluster.Replicas);
         await reader.StartAsync(A, body, events => events.Count(e => e.Name == "token") >= 5, Timeout);
         var traceId = reader.Events[0].Data.GetProperty("traceId").GetString()!;
         A.Kill();
@@ -215,7 +202,7 @@ public class TakeoverTests(ReplicaProcesses cluster) : IAsyncLifetime
 
         async Task AssertHiddenAsync()
         {
-            foreach (var replica in cluster.Replicas.Where(r => r.IsRunning))
+            foreach (var replica in Cluster.Replicas.Where(r => r.IsRunning))
             {
                 foreach (var who in new[] { "user-two", null })
                 {

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace GptAspire.Tests;
 
@@ -21,7 +19,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var server = new RedisServer(FreePort());
+        var server = new RedisServer(Ports.Free());
         await server.RestartAsync();
         return server;
     }
@@ -43,22 +41,12 @@ public sealed class RedisServer : IAsyncDisposable
         }
 
         _ = _process!.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        for (var i = 0; i < 100; i++)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-
-        throw new InvalidOperationException($"redis-server did not listen on port {Port}.");
+        var process = _process;
+        await Ports.WaitForListenerAsync(Port, () => process.HasExited, "redis-server");
     }
+
+    /// <summary>True while the server process runs.</summary>
+    public bool IsRunning => _process is { HasExited: false };
 
     /// <summary>Kills the server at once (SIGKILL): an outage, not a shutdown.</summary>
     public async Task KillAsync()
@@ -71,13 +59,6 @@ public sealed class RedisServer : IAsyncDisposable
 
         _process?.Dispose();
         _process = null;
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync() => await KillAsync();
