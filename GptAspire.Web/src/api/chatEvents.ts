@@ -140,3 +140,21 @@ export interface ValidationProblemDetails {
   /** e.g. `{ "messages[0].content": ["Content must not be empty."] }` */
   errors?: Record<string, string[]>
 }
+
+/** `GET`: the model and the limits the server applies to every chat. */
+export const CHAT_INFO_PATH = '/api/info'
+
+/** Body of `GET /api/info`. */
+export interface ChatInfo {
+  model: string
+  contextWindow: number
+  usingEmulator: boolean
+  /** The longest conversation, in tokens, the server accepts. */
+  maxPromptTokens: number
+  /** The cap on answer tokens when a request sets no `maxTokens`. */
+  defaultMaxTokens: number
+  /** The largest `maxTokens` a request may ask for. */
+  maxOutputTokens: number
+  /** The largest `temperature` a request may ask for (the smallest is 0). */
+  maxTemperature: number
+}
