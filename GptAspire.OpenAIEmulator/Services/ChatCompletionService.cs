@@ -55,8 +55,7 @@ public sealed class ChatCompletionService(
     public CompletionPlan Plan(ChatCompletionRequest request, string model, ChatRoute route, Scenario scenario)
     {
         var messages = request.Messages ?? [];
-        var question = Scenario.Strip(messages.LastOrDefault(message => message.Role == "user")?.Text() ?? "");
-        var reply = composer.Compose(ConversationFingerprint.Of(messages, withoutDirectives: true), question, scenario);
+        var reply = composer.Compose(messages, request.Temperature, request.Seed, scenario);
         var ids = tokenizer.Encode(reply);
 
         var limit = ids.Count;
