@@ -25,9 +25,12 @@ if (endpoint && process.env.OTEL_SDK_DISABLED !== 'true') {
         '@opentelemetry/instrumentation-fs': { enabled: false },
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
-        // One span per middleware (helmet, the request log, the path check, the proxy...) says nothing an
+        // One span per middleware (helmet, the request log, the path check, the proxy, Vite's) says nothing an
         // operator needs: a request is its server span, and the proxy's call to the API its client span.
+        // Express 5 routes through the `router` package, and Vite's dev middleware is connect's: all three off.
         '@opentelemetry/instrumentation-express': { enabled: false },
+        '@opentelemetry/instrumentation-router': { enabled: false },
+        '@opentelemetry/instrumentation-connect': { enabled: false },
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => ignoredPath.test(request.url ?? ''),
           // Spans are named by route ("POST /api/chat/stream", "GET /api/chat/stream/{requestId}"), not

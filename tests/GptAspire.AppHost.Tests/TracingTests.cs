@@ -53,8 +53,8 @@ public class TracingTests(AppHostFixture fixture)
         Assert.Equal("POST /api/chat/stream", webServer.Name);
         Assert.Equal("/api/chat/stream", webServer.Attributes["http.route"]);
         Assert.Equal("POST /api/chat/stream", webClient.Name);
+        Assert.True(spans.All(s => s.Service != "web" || s.Kind is Server or Client), Describe(spans));
         Assert.Equal(webServer.SpanId, webClient.ParentSpanId);
-        Assert.DoesNotContain(spans, s => s.Service == "web" && s.Kind is not (Server or Client));
         Assert.True(IsDescendant(spans, chat, apiServer), Describe(spans));
         Assert.Equal(openaiCall.SpanId, emulatorServer.ParentSpanId);
 
