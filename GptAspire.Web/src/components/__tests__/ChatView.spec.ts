@@ -573,6 +573,8 @@ describe('ChatView', () => {
     expect(w.get('[data-testid="send-button"]').attributes('disabled')).toBeDefined()
     expect(byTestId(w, 'field-error').map((e) => e.text())).toEqual(['Temperature: Use a number from 0 to 2, or leave it empty.'])
     expect(document.activeElement).toBe(w.get('[data-testid="settings-temperature"]').element)
+    // What was typed stays in the field beside its error, to be fixed, through every render since.
+    expect(w.get<HTMLInputElement>('[data-testid="settings-temperature"]').element.value).toBe('3')
 
     await w.get('[data-testid="settings-temperature"]').setValue('')
     expect(byTestId(w, 'field-error')).toHaveLength(0)
