@@ -28,6 +28,7 @@ public sealed class PageOutcomeTests(AppHostFixture app, BrowserFixture browser)
             await Expect(failed.GetByTestId("retry-button")).ToHaveCountAsync(0, new() { Timeout = Short });
             await Expect(ordinary.GetByTestId("finish-notice")).ToHaveCountAsync(0, new() { Timeout = Short });
             await Expect(ordinary.GetByTestId("error-notice")).ToHaveCountAsync(0, new() { Timeout = Short });
+            await failed.ScrollIntoViewIfNeededAsync(new() { Timeout = Short });
             await SaveScreenshotAsync($"outcomes-{reload}");
             if (reload == 0)
             {
