@@ -619,6 +619,23 @@ describe('ChatView', () => {
     expect(byTestId(w, 'message-user')).toHaveLength(1)
   })
 
+  it('does not regenerate under a setting the server would refuse: it shows the setting to fix', async () => {
+    const w = await mountChatWithLimits()
+    await type(w, 'Tell me a joke')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    await w.get('[data-testid="settings-max-tokens"]').setValue('0')
+
+    await w.get('[data-testid="regenerate-button"]').trigger('click')
+    await flushPromises()
+
+    expect(api.posts()).toHaveLength(1)
+    expect(document.activeElement).toBe(w.get('[data-testid="settings-max-tokens"]').element)
+    expect(byTestId(w, 'field-error').map((e) => e.text())).toEqual([
+      'Maximum answer tokens: Use a whole number from 1 to 16,384, or leave it empty.',
+    ])
+  })
+
   it('copies a whole answer as its Markdown', async () => {
     const writeText = vi.fn(() => Promise.resolve())
     Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
