@@ -8,7 +8,7 @@ builder.AddServiceDefaults();
 builder.AddApplicationServices();
 builder.AddClientLimits();
 builder.Services.AddProblemDetails();
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(ChatStreamOpenApi.Describe);
 
 var app = builder.Build();
 

@@ -34,6 +34,8 @@ public static class ChatApi
             .WithName("StreamChat")
             .WithSummary("Starts an answer and streams it as named server-sent events: start, token*, usage, finish | error.")
             .AddEndpointFilter<ChatRequestValidationFilter>()
+            // The handler returns IResult (a stream or a refusal), so the stream's metadata is declared here.
+            .Produces<string>(StatusCodes.Status200OK, ChatStreamResult.EventStreamContentType)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
@@ -64,7 +66,11 @@ public static class ChatApi
         {
             ChatStart.Started started => new ChatStreamResult(started.Reader, store),
             ChatStart.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors),
-            ChatStart.Full full => Full(context.Response, full.RetryAfter),
+            ChatStart.Full full => RetryAfterProblem.Result(
+                StatusCodes.Status503ServiceUnavailable,
+                "Too many answers in progress",
+                "The server is answering as many questions as it can. Try again shortly.",
+                full.RetryAfter),
             ChatStart.TooMany => ClientLimitsExtensions.TooManyGenerations(),
             var other => throw new InvalidOperationException($"Unknown start {other}."),
         };
@@ -125,7 +131,13 @@ public static class ChatApi
 
     public static Ok<ChatInfo> GetInfo(ChatModelInfo model, ChatLimits limits) =>
         TypedResults.Ok(new ChatInfo(
-            model.Model, model.ContextWindow, model.UsingEmulator, limits.MaxPromptTokens, limits.DefaultMaxTokens, limits.MaxOutputTokens));
+            model.Model,
+            model.ContextWindow,
+            model.UsingEmulator,
+            limits.MaxPromptTokens,
+            limits.DefaultMaxTokens,
+            limits.MaxOutputTokens,
+            ChatRequestValidator.MaxTemperature));
 
     // No id: from the start. Otherwise a whole number; the stream sends the events after it.
     private static bool TryParseEventId(string? value, out long afterId)
@@ -139,15 +151,4 @@ public static class ChatApi
         statusCode: StatusCodes.Status404NotFound,
         title: "Unknown stream",
         detail: "No such answer is running or kept: it never existed, or it ended more than the retention time ago.");
-
-    private static ProblemHttpResult Full(HttpResponse response, TimeSpan retryAfter)
-    {
-        var seconds = (int)Math.Ceiling(retryAfter.TotalSeconds);
-        response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        return TypedResults.Problem(
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "Too many answers in progress",
-            detail: "The server is answering as many questions as it can. Try again shortly.",
-            extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds });
-    }
 }

@@ -23,7 +23,10 @@ public sealed class ChatStreamResult(ChatStreamReader reader, ChatStreamStore st
 
     public int? StatusCode => StatusCodes.Status200OK;
 
-    public string ContentType => "text/event-stream";
+    /// <summary>The media type of a chat stream.</summary>
+    public const string EventStreamContentType = "text/event-stream";
+
+    public string ContentType => EventStreamContentType;
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -100,6 +103,7 @@ public sealed class ChatStreamResult(ChatStreamReader reader, ChatStreamStore st
 
     static void IEndpointMetadataProvider.PopulateMetadata(MethodInfo method, EndpointBuilder builder)
     {
-        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(SseItem<object>), ["text/event-stream"]));
+        // The events' schema is filled in by ChatStreamOpenApi.
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), [EventStreamContentType]));
     }
 }

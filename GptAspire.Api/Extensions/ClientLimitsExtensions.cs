@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
 using GptAspire.Api.Apis;
@@ -150,29 +149,16 @@ public static class ClientLimitsExtensions
     /// problem+json and <c>Retry-After</c> as the <see cref="ChatPolicy"/> rejections.
     /// </summary>
     public static IResult TooManyGenerations() =>
-        new TooManyRequestsResult(ConcurrencyRetryAfter, "Too many chats are being answered at once: wait for one to finish and try again.");
+        TooManyRequests(ConcurrencyRetryAfter, "Too many chats are being answered at once: wait for one to finish and try again.");
 
     private static async ValueTask WriteRejectionAsync(OnRejectedContext rejection, CancellationToken cancellationToken)
     {
         var result = rejection.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
-            ? new TooManyRequestsResult(wait, "Too many chats in a short time: wait a moment and try again.")
-            : new TooManyRequestsResult(ConcurrencyRetryAfter, "Too many chats are streaming at once: wait for one to finish and try again.");
+            ? TooManyRequests(wait, "Too many chats in a short time: wait a moment and try again.")
+            : TooManyRequests(ConcurrencyRetryAfter, "Too many chats are streaming at once: wait for one to finish and try again.");
         await result.ExecuteAsync(rejection.HttpContext);
     }
 
-    private sealed class TooManyRequestsResult(TimeSpan retryAfter, string detail) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            httpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            // A ProblemHttpResult writes problem+json whatever the request accepts (a chat asks for text/event-stream).
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status429TooManyRequests,
-                title: "Too many requests",
-                detail: detail,
-                extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds }).ExecuteAsync(httpContext);
-        }
-    }
+    private static IResult TooManyRequests(TimeSpan retryAfter, string detail) =>
+        RetryAfterProblem.Result(StatusCodes.Status429TooManyRequests, "Too many requests", detail, retryAfter);
 }

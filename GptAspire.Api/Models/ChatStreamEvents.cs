@@ -90,4 +90,6 @@ public sealed record ErrorEvent(
 /// <param name="MaxPromptTokens">The longest conversation, in tokens, the server accepts.</param>
 /// <param name="DefaultMaxTokens">The cap on answer tokens when a request sets no <c>maxTokens</c>.</param>
 /// <param name="MaxOutputTokens">The largest <c>maxTokens</c> a request may ask for.</param>
-public sealed record ChatInfo(string Model, int ContextWindow, bool UsingEmulator, int MaxPromptTokens, int DefaultMaxTokens, int MaxOutputTokens);
+/// <param name="MaxTemperature">The largest <c>temperature</c> a request may ask for (the smallest is 0).</param>
+public sealed record ChatInfo(
+    string Model, int ContextWindow, bool UsingEmulator, int MaxPromptTokens, int DefaultMaxTokens, int MaxOutputTokens, double MaxTemperature);

@@ -23,6 +23,12 @@ public sealed record ChatCompletionRequest
 
     [JsonPropertyName("max_completion_tokens")]
     public int? MaxCompletionTokens { get; init; }
+
+    [JsonPropertyName("temperature")]
+    public double? Temperature { get; init; }
+
+    [JsonPropertyName("seed")]
+    public long? Seed { get; init; }
 }
 
 public sealed record StreamOptions

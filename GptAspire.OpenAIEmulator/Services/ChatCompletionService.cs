@@ -61,12 +61,11 @@ public sealed class ChatCompletionService(
     {
         var messages = request.Messages ?? [];
         // A trailing assistant message is a partial answer to continue (an API replica that took an answer over):
-        // the reply is the one the conversation before it gets, and when the partial answer is a start of it,
-        // only the rest is sent. So a continued answer is exactly the answer given without the interruption.
+        // the reply is the one the conversation before it gets (same temperature and seed), and when the partial
+        // answer is a start of it, only the rest is sent. So a continued answer is exactly the uninterrupted one.
         var partial = messages.Count > 0 && messages[^1].Role == "assistant" ? messages[^1].Text() : null;
         var conversation = partial is null ? messages : messages.Take(messages.Count - 1).ToList();
-        var question = Scenario.Strip(conversation.LastOrDefault(message => message.Role == "user")?.Text() ?? "");
-        var reply = composer.Compose(ConversationFingerprint.Of(conversation, withoutDirectives: true), question, scenario);
+        var reply = composer.Compose(conversation, request.Temperature, request.Seed, scenario);
         if (partial is not null && reply.StartsWith(partial, StringComparison.Ordinal))
         {
             reply = reply[partial.Length..];

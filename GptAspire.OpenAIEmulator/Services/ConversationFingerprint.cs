@@ -32,14 +32,15 @@ public sealed class DeterministicRandom(ulong seed)
 {
     private ulong _state = seed;
 
-    public int Next(int maxExclusive)
+    public int Next(int maxExclusive) => (int)(NextUInt64() % (ulong)maxExclusive);
+
+    public ulong NextUInt64()
     {
         _state += 0x9E3779B97F4A7C15;
         var z = _state;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
-        z ^= z >> 31;
-        return (int)(z % (ulong)maxExclusive);
+        return z ^ (z >> 31);
     }
 
     public T Pick<T>(IReadOnlyList<T> items) => items[Next(items.Count)];

@@ -1,12 +1,20 @@
+using System.Security.Cryptography;
 using System.Text;
+using GptAspire.OpenAIEmulator.Models;
 using System.Text.RegularExpressions;
 
 namespace GptAspire.OpenAIEmulator.Services;
 
 /// <summary>
 /// Writes the reply text: readable Markdown (paragraphs, a bullet list, a fenced code block) assembled
-/// from fixed sentences chosen by a seed, naming a few words of the question. The same seed and
-/// question always give the same text.
+/// from fixed sentences chosen by a seed, naming a few words of the question. The one place a reply is
+/// decided: it is a function of the conversation (without its directives), the temperature and the seed.
+/// <list type="bullet">
+/// <item>Temperature 0, or none (tests and resumes repeat): the same conversation always gets the same text.</item>
+/// <item>A <c>seed</c> with a temperature above 0: the same text for the same conversation and seed.</item>
+/// <item>A temperature above 0 without a seed: a different text each time, as a model samples.</item>
+/// </list>
+/// The model does not change the text: every model of the emulator writes alike.
 /// </summary>
 public sealed partial class ReplyComposer(ChatTokenizer tokenizer)
 {
@@ -16,7 +24,28 @@ public sealed partial class ReplyComposer(ChatTokenizer tokenizer)
     // Longer "words" (a run of letters without spaces) are not repeated: the reply would be as long as the prompt.
     private const int MaxKeywordLength = 40;
 
-    public string Compose(ulong seed, string question, Scenario scenario)
+    /// <summary>The reply to <paramref name="messages"/> (the question is the last user message) under the sampling settings.</summary>
+    public string Compose(IReadOnlyList<ChatMessage> messages, double? temperature, long? seed, Scenario scenario)
+    {
+        var question = Scenario.Strip(messages.LastOrDefault(message => message.Role == "user")?.Text() ?? "");
+        return Compose(SeedFor(messages, temperature, seed), question, scenario);
+    }
+
+    /// <summary>What the reply's choices are drawn from; see the class for when it varies.</summary>
+    public static ulong SeedFor(IReadOnlyList<ChatMessage> messages, double? temperature, long? seed)
+    {
+        var conversation = ConversationFingerprint.Of(messages, withoutDirectives: true);
+        if (temperature is not > 0)
+        {
+            return conversation;
+        }
+
+        var salt = seed is { } fixedSeed ? unchecked((ulong)fixedSeed) : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        // One SplitMix64 step over both, so that nearby seeds give unrelated replies.
+        return new DeterministicRandom(conversation ^ salt).NextUInt64();
+    }
+
+    private string Compose(ulong seed, string question, Scenario scenario)
     {
         var random = new DeterministicRandom(seed);
         var keywords = Keywords(question);

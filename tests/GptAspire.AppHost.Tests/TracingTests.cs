@@ -48,6 +48,13 @@ public class TracingTests(AppHostFixture fixture)
         var emulatorServer = One(s => s.Service == "openai" && s.Kind == Server, "openai server");
 
         Assert.True(IsDescendant(spans, webClient, webServer), Describe(spans));
+
+        // The web server's spans are named by route, and its Express middleware adds none of its own.
+        Assert.Equal("POST /api/chat/stream", webServer.Name);
+        Assert.Equal("/api/chat/stream", webServer.Attributes["http.route"]);
+        Assert.Equal("POST /api/chat/stream", webClient.Name);
+        Assert.True(spans.All(s => s.Service != "web" || s.Kind is Server or Client), Describe(spans));
+        Assert.Equal(webServer.SpanId, webClient.ParentSpanId);
         Assert.True(IsDescendant(spans, chat, apiServer), Describe(spans));
         Assert.Equal(openaiCall.SpanId, emulatorServer.ParentSpanId);
 

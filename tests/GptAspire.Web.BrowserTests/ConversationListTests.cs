@@ -87,9 +87,9 @@ public sealed class ConversationListTests(AppHostFixture app, BrowserFixture bro
         var upstream = await UpstreamCallAsync(TraceIdOfPost(0), r => r.GetProperty("completed").GetBoolean());
         Assert.Equal(20, upstream.GetProperty("completionTokens").GetInt32());
 
-        // A value the API would refuse is not taken.
+        // A value the API would refuse is not taken (and stops Send: PageOutcomeTests).
         await Page.GetByLabel("Temperature (0–2)").FillAsync("5", new() { Timeout = Short });
-        await Expect(Page.GetByText("Use a number from 0 to 2, or leave it empty.")).ToBeVisibleAsync(new() { Timeout = Short });
+        await Expect(Page.GetByTestId("settings-panel").GetByText("Use a number from 0 to 2, or leave it empty.")).ToBeVisibleAsync(new() { Timeout = Short });
 
         await Page.ReloadAsync(new() { Timeout = 60_000 });
         await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).ClickAsync(new() { Timeout = Wait });

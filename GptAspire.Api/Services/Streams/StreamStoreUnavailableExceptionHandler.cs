@@ -1,3 +1,4 @@
+using GptAspire.Api.Apis;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace GptAspire.Api.Services.Streams;
@@ -27,13 +28,11 @@ public sealed partial class StreamStoreUnavailableExceptionHandler(ILogger<Strea
             return true;
         }
 
-        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        // A ProblemHttpResult writes problem+json whatever the request accepts (a chat asks for text/event-stream).
-        await TypedResults.Problem(
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "Answers cannot be shared right now",
-            detail: "The store that shares answers between servers cannot be reached. Try again shortly.",
-            extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = RetryAfterSeconds }).ExecuteAsync(httpContext);
+        await RetryAfterProblem.Result(
+            StatusCodes.Status503ServiceUnavailable,
+            "Answers cannot be shared right now",
+            "The store that shares answers between servers cannot be reached. Try again shortly.",
+            TimeSpan.FromSeconds(RetryAfterSeconds)).ExecuteAsync(httpContext);
         return true;
     }
 

@@ -3,10 +3,22 @@
 //   POST /api/chat/stream                  starts a generation and streams it
 //   GET  /api/chat/stream/{id}             the same generation, after Last-Event-ID (or ?lastEventId=)
 //   POST /api/chat/stream/{id}/stop        usage, then finish `stopped`, to every reader
+//   GET  /api/info                         the model and limits (FAKE_INFO); not recorded in `requests`
 // As in the API, a generation runs on its own: a reader that goes away does not end it.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { ChatEventMap, ChatRequest, FinishReason } from '@/api/chatEvents'
+import type { ChatEventMap, ChatInfo, ChatRequest, FinishReason } from '@/api/chatEvents'
+
+/** What the fake's `GET /api/info` answers: the API's defaults. */
+export const FAKE_INFO: ChatInfo = {
+  model: 'gpt-test',
+  contextWindow: 128000,
+  usingEmulator: true,
+  maxPromptTokens: 32000,
+  defaultMaxTokens: 4096,
+  maxOutputTokens: 16384,
+  maxTemperature: 2,
+}
 
 export type Step =
   | { event: string; data: unknown }
@@ -222,6 +234,11 @@ export async function startFakeChatApi(): Promise<FakeChatApi> {
   }
 
   const server = http.createServer(async (req, res) => {
+    if (req.method === 'GET' && req.url === '/api/info') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(FAKE_INFO))
+      return
+    }
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     let body: ChatRequest

@@ -1,6 +1,6 @@
 /**
- * The chat API's wire contract, defined once for the front end.
- * Mirror of `POST /api/chat/stream` in the repository README: keep the two in step.
+ * The chat API's wire contract, defined once for the front end. `__tests__/chatEvents.contract.spec.ts`
+ * holds these names and payloads against the API's OpenAPI document (`GptAspire.Api/GptAspire.Api.json`).
  */
 
 /** Relative path of the streaming endpoint; the Node server (or Vite) proxies `/api`. */
@@ -30,9 +30,9 @@ export interface ChatMessageDto {
 /** Request body of `POST /api/chat/stream`. */
 export interface ChatRequest {
   messages: ChatMessageDto[]
-  /** 1..16384 */
+  /** 1 to `maxOutputTokens` of `GET /api/info` */
   maxTokens?: number
-  /** 0..2 */
+  /** 0 to `maxTemperature` of `GET /api/info` */
   temperature?: number
 }
 
@@ -72,33 +72,39 @@ export interface UsageEventData {
   remainingTokens: number
 }
 
-/** `stopped`: someone called the stop endpoint (this page or another reader). */
-export type FinishReason = 'stop' | 'length' | 'content_filter' | 'stopped'
+/** The `reason` values of `finish`. `stopped`: someone called the stop endpoint (this page or another reader). */
+export const FINISH_REASONS = ['stop', 'length', 'content_filter', 'stopped'] as const
+
+export type FinishReason = (typeof FINISH_REASONS)[number]
 
 export interface FinishEventData {
   reason: FinishReason
 }
 
-export type ChatErrorCode =
-  | 'rate_limited'
-  | 'content_filtered'
-  | 'upstream_unavailable'
-  | 'upstream_timeout'
+/** The `code` values of `error` (the repository README says when each is sent). */
+export const CHAT_ERROR_CODES = [
+  'rate_limited',
+  'content_filtered',
+  'upstream_unavailable',
+  'upstream_timeout',
   /** No connection to the AI service in time. */
-  | 'upstream_connect_timeout'
-  | 'upstream_error'
+  'upstream_connect_timeout',
+  'upstream_error',
   /** Nobody read the stream for a while (30 s), so the server cancelled the answer. */
-  | 'abandoned'
+  'abandoned',
   /** The API is shutting down; the answer can be asked for again. */
-  | 'server_shutting_down'
+  'server_shutting_down',
   /** The answer streamed for longer than the server allows. */
-  | 'answer_too_long'
+  'answer_too_long',
   /** The answer reached the stream's event or byte limit. */
-  | 'stream_too_large'
+  'stream_too_large',
   /** The server that generated the answer stopped before the answer ended. */
-  | 'server_unavailable'
+  'server_unavailable',
   /** The API failed while generating the answer. */
-  | 'internal_error'
+  'internal_error',
+] as const
+
+export type ChatErrorCode = (typeof CHAT_ERROR_CODES)[number]
 
 export interface ErrorEventData {
   code: ChatErrorCode
@@ -139,4 +145,22 @@ export interface ValidationProblemDetails {
   detail?: string
   /** e.g. `{ "messages[0].content": ["Content must not be empty."] }` */
   errors?: Record<string, string[]>
+}
+
+/** `GET`: the model and the limits the server applies to every chat. */
+export const CHAT_INFO_PATH = '/api/info'
+
+/** Body of `GET /api/info`. */
+export interface ChatInfo {
+  model: string
+  contextWindow: number
+  usingEmulator: boolean
+  /** The longest conversation, in tokens, the server accepts. */
+  maxPromptTokens: number
+  /** The cap on answer tokens when a request sets no `maxTokens`. */
+  defaultMaxTokens: number
+  /** The largest `maxTokens` a request may ask for. */
+  maxOutputTokens: number
+  /** The largest `temperature` a request may ask for (the smallest is 0). */
+  maxTemperature: number
 }

@@ -1,703 +1,145 @@
+import { computed, hasInjectionContext, inject, onScopeDispose, shallowRef, type ComputedRef, type InjectionKey, type Ref } from 'vue'
+import type { ChatRequest, FinishReason, StartEventData, UsageEventData } from '@/api/chatEvents'
 import {
-  computed,
-  hasInjectionContext,
-  inject,
-  onScopeDispose,
-  shallowRef,
-  type ComputedRef,
-  type InjectionKey,
-  type Ref,
-} from 'vue'
-import { fetchEventSource, type EventSourceMessage } from '@microsoft/fetch-event-source'
-import { createTraceparent } from '@/lib/traceContext'
-import {
-  CHAT_STREAM_PATH,
-  ChatEventName,
-  EVENT_STREAM_CONTENT_TYPE,
-  LAST_EVENT_ID_HEADER,
-  chatStreamResumePath,
-  chatStreamStopPath,
-  isChatEventName,
-  type ChatErrorCode,
-  type ChatEventMap,
-  type ChatRequest,
-  type FinishReason,
-  type StartEventData,
-  type UsageEventData,
-  type ValidationProblemDetails,
-} from '@/api/chatEvents'
+  createChatTransport,
+  type ChatReconnect,
+  type ChatStreamError,
+  type ChatStreamEvent,
+  type ChatStreamHandle,
+  type ChatStreamHandlers,
+  type ChatStreamResult,
+  type ChatStreamStatus,
+  type ChatTransportOptions,
+} from '@/api/chatTransport'
 
-/**
- * `reconnecting`: the connection was lost (closed early, cut, or silent for twice the heartbeat
- * interval) and the same answer is being asked for again with `GET` + `Last-Event-ID`.
- */
-export type ChatStreamStatus = 'idle' | 'connecting' | 'streaming' | 'reconnecting' | 'done' | 'stopped' | 'error'
+export type { ChatStreamError, ChatStreamEvent, ChatStreamResult, ChatStreamStatus } from '@/api/chatTransport'
 
-/**
- * Why a stream failed: an `error` event's code, or one of the client-side ones:
- * `invalid_request` (400 ProblemDetails with field errors), `rate_limited` (also a 429 answer),
- * `server_busy` (503), `http_error` (any other non-2xx or a response that is not an event
- * stream), `connection_lost` (no connection, or every reconnection failed), `stream_gone` (the
- * server no longer has the answer: 404 on resume).
- */
-export type ChatStreamErrorCode =
-  | ChatErrorCode
-  | 'invalid_request'
-  | 'server_busy'
-  | 'http_error'
-  | 'connection_lost'
-  | 'stream_gone'
-
-export interface ChatStreamError {
-  code: ChatStreamErrorCode
-  /** Text fit to show a person. */
-  message: string
-  /** HTTP status, for the errors that came as an HTTP answer. */
-  status?: number
-  /** Seconds to wait before retrying (`rate_limited`, `server_busy`). */
-  retryAfterSeconds?: number
-  /** Whether sending the same conversation again may succeed. */
-  retryable: boolean
-}
-
-/** One named event with its typed payload and its `id` (its position in the stream). */
-export type ChatStreamEvent = {
-  [K in keyof ChatEventMap]: { name: K; data: ChatEventMap[K]; id: number }
-}[keyof ChatEventMap]
-
-/** How a `send()` or `resume()` ended. The answer's text is wherever `onEvent` put it. */
-export interface ChatStreamResult {
-  status: 'done' | 'stopped' | 'error'
-  /** From `start`: what `resume()` needs. `null` when the stream ended before `start`. */
-  requestId: string | null
-  /** The `id` of the last event applied; -1 before the first. */
-  lastEventId: number
-  finishReason: FinishReason | null
+/** The latest answer's stream as the page shows it: replaced as a whole, once per event that is not a token. */
+export interface ChatRun {
+  status: ChatStreamStatus
+  /** Data of the `start` event, once it arrived (not after a resume that began past it). */
+  start: StartEventData | null
   usage: UsageEventData | null
+  finishReason: FinishReason | null
+  /** Why the stream failed, when `status` is `error`. */
   error: ChatStreamError | null
-  fieldErrors: Record<string, string[]>
+  /** Field errors of a 400 ProblemDetails, keyed by camelCase JSON path (`messages[0].content`). */
+  fieldErrors: Readonly<Record<string, readonly string[]>>
+  /** While `reconnecting`: which try this is of how many. */
+  reconnect: ChatReconnect | null
 }
 
-export interface UseChatStreamOptions {
+export interface UseChatStreamOptions extends ChatTransportOptions {
   /**
-   * Endpoint to POST to; resume and stop are below it. Keep it relative in the app: the Node
-   * server proxies `/api`.
-   * @default '/api/chat/stream'
-   */
-  url?: string
-  /**
-   * The `fetch` to use (tests pass Node's own to reach a local server).
-   * @default globalThis.fetch
-   */
-  fetch?: typeof fetch
-  /**
-   * Waits before each reconnection after a lost connection; their number is the number of tries.
-   * A try that receives an event starts the count again.
-   * @default [500, 1000, 2000, 4000, 8000]
-   */
-  reconnectDelaysMs?: readonly number[]
-  /**
-   * The heartbeat interval assumed until `start` gives the server's (`heartbeatSeconds`): a
-   * stream with no byte for twice the interval is lost.
-   * @default 15
-   */
-  defaultHeartbeatSeconds?: number
-  /**
-   * Called once for every known event, in order, after the state has been updated: the place
-   * to append each `token` to the answer it belongs to. Events a resume sends again are not
-   * passed on twice.
+   * Called once for every known event, in order: the place to append each `token` to the answer
+   * it belongs to. Not called for an answer that was stopped or replaced.
    */
   onEvent?: (event: ChatStreamEvent) => void
 }
 
 export interface UseChatStreamReturn {
-  // State refs are plain shallowRefs typed read-only: only the composable writes them.
-  /** Lifecycle of the latest stream. */
-  status: Readonly<Ref<ChatStreamStatus>>
-  /** Data of the `start` event, once it arrived. */
-  startInfo: Readonly<Ref<StartEventData | null>>
-  /** Data of the `usage` event, once it arrived. */
-  usage: Readonly<Ref<UsageEventData | null>>
-  /** `finish` reason, once it arrived. */
-  finishReason: Readonly<Ref<FinishReason | null>>
-  /** Why the latest stream failed, when `status` is `error`. */
-  error: Readonly<Ref<ChatStreamError | null>>
-  /** Field errors of a 400 ProblemDetails, keyed by camelCase JSON path (`messages[0].content`). */
-  fieldErrors: Readonly<Ref<Readonly<Record<string, readonly string[]>>>>
-  /** Number of `token` events received: a live count until `usage` gives the exact one. */
-  tokenCount: Readonly<Ref<number>>
-  /** While `reconnecting`: which try this is (1-based) of how many; else `null`. */
-  reconnect: ComputedRef<{ attempt: number; tries: number } | null>
-  /** Completion tokens: exact after `usage`, else the live count. */
-  completionTokens: ComputedRef<number>
-  /** Tokens left in the context window: from `usage`, else `start` minus the live count. */
-  remainingTokens: ComputedRef<number | null>
+  /** The latest answer's stream. Only the composable writes it. */
+  state: Readonly<Ref<ChatRun>>
+  /** `state.status`. */
+  status: ComputedRef<ChatStreamStatus>
   /** `true` while connecting, streaming or reconnecting. */
   isActive: ComputedRef<boolean>
   /**
-   * POSTs the request and streams the answer; a lost connection is resumed with `GET` and
-   * `Last-Event-ID`, never a second POST. Resolves when the stream ends, however it ends (never
-   * rejects). A stream still running is stopped first.
+   * POSTs the request and streams the answer (a lost connection is resumed, never POSTed again).
+   * Resolves when the stream ends, however it ends (never rejects). A stream still running is stopped first.
    */
   send: (request: ChatRequest) => Promise<ChatStreamResult>
-  /**
-   * Streams a generation that is already running (after a reload) from the event after
-   * `lastEventId`. Resolves like `send()`.
-   */
+  /** Streams a generation that is already running (after a reload) from the event after `lastEventId`. */
   resume: (requestId: string, lastEventId: number) => Promise<ChatStreamResult>
-  /** Stops the generation on the server (stop endpoint) and here; keeps the partial answer. */
+  /** Stops the generation on the server and here; keeps the partial answer. */
   stop: () => void
-  /** Back to `idle` with empty state (stops a running stream first). */
+  /** Back to `idle` (stops a running stream first). */
   reset: () => void
 }
 
 /** App-wide defaults for {@link useChatStream}, given with `app.provide` (tests inject `fetch` here). */
-export const chatStreamDefaultsKey: InjectionKey<
-  Pick<UseChatStreamOptions, 'url' | 'fetch' | 'reconnectDelaysMs' | 'defaultHeartbeatSeconds'>
-> = Symbol('chatStreamDefaults')
+export const chatStreamDefaultsKey: InjectionKey<ChatTransportOptions> = Symbol('chatStreamDefaults')
 
-const DEFAULT_RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000] as const
-const DEFAULT_HEARTBEAT_SECONDS = 15
-/** A stop pressed before `start` keeps the connection this long at most, to learn the requestId. */
-const STOP_BEFORE_START_LIMIT_MS = 5000
-
-/** Thrown inside fetch-event-source's callbacks to end a connection without its retry. */
-class StreamFailure extends Error {
-  constructor(
-    readonly failure: ChatStreamError,
-    readonly fieldErrors: Record<string, string[]> = {},
-  ) {
-    super(failure.message)
-    this.name = 'StreamFailure'
-  }
-}
-
-/** A resume answered with a status worth another try (502, 503, 429...). */
-class TransientFailure extends Error {
-  constructor(readonly retryAfterMs: number) {
-    super('transient')
-    this.name = 'TransientFailure'
-  }
-}
-
-/** One answer, across its connections: the POST and any resumes. */
-interface StreamRun {
-  readonly controller: AbortController
-  status: ChatStreamStatus
-  requestId: string | null
-  lastEventId: number
-  /** The W3C trace of the answer: its resumes and its stop join it. */
-  traceId: string | null
-  heartbeatMs: number
-  /** When the last byte we can see (an event or a `: ping`) arrived: the silence watchdog reads it. */
-  lastByteAt: number
-  usage: UsageEventData | null
-  finishReason: FinishReason | null
-  error: ChatStreamError | null
-  fieldErrors: Record<string, string[]>
-  /** Stop was pressed before `start`: stop on the server as soon as the requestId is known. */
-  stopWhenStarted: boolean
-  /** Re-arms the silence watchdog of the open connection (the heartbeat changed). */
-  rearm?: () => void
-}
-
-type Attempt =
-  | { kind: 'ended' | 'aborted'; progressed: boolean }
-  | { kind: 'lost'; progressed: boolean; retryAfterMs: number }
+const IDLE: ChatRun = Object.freeze({
+  status: 'idle',
+  start: null,
+  usage: null,
+  finishReason: null,
+  error: null,
+  fieldErrors: Object.freeze({}),
+  reconnect: null,
+})
 
 /**
- * Streams one chat completion from `POST /api/chat/stream` over Server-Sent Events with named
- * events (`start`, `token`, `usage`, `finish`, `error`), using `@microsoft/fetch-event-source`,
- * and keeps it going: a lost connection is resumed from the last event id.
+ * One answer at a time from `POST /api/chat/stream`, as reactive state: adapts the framework-free
+ * {@link createChatTransport} to Vue. The answer's text is not kept here: `onEvent` hands each
+ * token to where the answer lives.
  */
 export function useChatStream(options: UseChatStreamOptions = {}): UseChatStreamReturn {
   const defaults = hasInjectionContext() ? inject(chatStreamDefaultsKey, {}) : {}
-  const url = options.url ?? defaults.url ?? CHAT_STREAM_PATH
-  const fetchImpl: typeof fetch =
-    options.fetch ?? defaults.fetch ?? ((input, init) => globalThis.fetch(input, init))
-  const reconnectDelays = options.reconnectDelaysMs ?? defaults.reconnectDelaysMs ?? DEFAULT_RECONNECT_DELAYS_MS
-  const defaultHeartbeatMs =
-    1000 * (options.defaultHeartbeatSeconds ?? defaults.defaultHeartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS)
-
-  const status = shallowRef<ChatStreamStatus>('idle')
-  const startInfo = shallowRef<StartEventData | null>(null)
-  const usage = shallowRef<UsageEventData | null>(null)
-  const finishReason = shallowRef<FinishReason | null>(null)
-  const error = shallowRef<ChatStreamError | null>(null)
-  const fieldErrors = shallowRef<Record<string, string[]>>({})
-  const tokenCount = shallowRef(0)
-  const reconnectAttempt = shallowRef(0)
-
-  const completionTokens = computed(() => usage.value?.completionTokens ?? tokenCount.value)
-  const remainingTokens = computed(() => {
-    if (usage.value) return usage.value.remainingTokens
-    if (startInfo.value) return Math.max(0, startInfo.value.remainingTokens - tokenCount.value)
-    return null
+  const transport = createChatTransport({
+    url: options.url ?? defaults.url,
+    fetch: options.fetch ?? defaults.fetch,
+    reconnectDelaysMs: options.reconnectDelaysMs ?? defaults.reconnectDelaysMs,
+    defaultHeartbeatSeconds: options.defaultHeartbeatSeconds ?? defaults.defaultHeartbeatSeconds,
   })
-  const reconnect = computed(() =>
-    reconnectAttempt.value > 0 ? { attempt: reconnectAttempt.value, tries: reconnectDelays.length } : null,
-  )
-  const isActive = computed(
-    () => status.value === 'connecting' || status.value === 'streaming' || status.value === 'reconnecting',
-  )
 
-  /** The run the state refs show; an older run may still be finishing a stop in the background. */
-  let current: StreamRun | null = null
+  const state = shallowRef<ChatRun>(IDLE)
+  const status = computed(() => state.value.status)
+  const isActive = computed(() => ['connecting', 'streaming', 'reconnecting'].includes(status.value))
 
-  function clearState() {
-    startInfo.value = null
-    usage.value = null
-    finishReason.value = null
-    error.value = null
-    fieldErrors.value = {}
-    tokenCount.value = 0
-    reconnectAttempt.value = 0
-  }
+  let current: ChatStreamHandle | null = null
+  const patch = (change: Partial<ChatRun>) => (state.value = { ...state.value, ...change })
 
-  function setStatus(run: StreamRun, next: ChatStreamStatus) {
-    run.status = next
-    if (run === current) status.value = next
-  }
-
-  function begin(): StreamRun {
+  async function follow(open: (handlers: ChatStreamHandlers) => ChatStreamHandle): Promise<ChatStreamResult> {
     stop()
-    const run: StreamRun = {
-      controller: new AbortController(),
-      status: 'connecting',
-      requestId: null,
-      lastEventId: -1,
-      traceId: null,
-      heartbeatMs: defaultHeartbeatMs,
-      lastByteAt: Date.now(),
-      usage: null,
-      finishReason: null,
-      error: null,
-      fieldErrors: {},
-      stopWhenStarted: false,
-    }
-    current = run
-    clearState()
-    status.value = 'connecting'
-    return run
-  }
-
-  function result(run: StreamRun): ChatStreamResult {
-    return {
-      status: run.status === 'done' || run.status === 'error' ? run.status : 'stopped',
-      requestId: run.requestId,
-      lastEventId: run.lastEventId,
-      finishReason: run.finishReason,
-      usage: run.usage,
-      error: run.error,
-      fieldErrors: run.fieldErrors,
-    }
-  }
-
-  /** Applies one event to the run (and the state, for the current run); true for `finish`/`error`. */
-  function dispatch(run: StreamRun, message: EventSourceMessage, id: number): boolean {
-    // Unknown names (and the empty message fetch-event-source emits after a `: ping` comment)
-    // are ignored, so the server can add events without breaking older pages.
-    if (!isChatEventName(message.event)) return false
-    let data: unknown
-    try {
-      data = JSON.parse(message.data)
-    } catch {
-      return false
-    }
-    if (typeof data !== 'object' || data === null) return false
-
-    const event = { name: message.event, data, id } as ChatStreamEvent
-    const isCurrent = run === current
-    let terminal = false
-    switch (event.name) {
-      case ChatEventName.Start: {
-        run.requestId = event.data.requestId
-        if (TRACE_ID.test(event.data.traceId)) run.traceId = event.data.traceId
-        const heartbeat = event.data.heartbeatSeconds
-        if (typeof heartbeat === 'number' && heartbeat > 0) {
-          run.heartbeatMs = heartbeat * 1000
-          run.rearm?.()
-        }
-        if (isCurrent) startInfo.value = event.data
-        break
-      }
-      case ChatEventName.Token:
-        if (typeof event.data.text !== 'string') return false
-        if (isCurrent) tokenCount.value++
-        break
-      case ChatEventName.Usage:
-        run.usage = event.data
-        if (isCurrent) usage.value = event.data
-        break
-      case ChatEventName.Finish:
-        run.finishReason = event.data.reason
-        if (isCurrent) finishReason.value = event.data.reason
-        setStatus(run, event.data.reason === 'stopped' ? 'stopped' : 'done')
-        terminal = true
-        break
-      case ChatEventName.Error:
-        fail(run, {
-          code: event.data.code,
-          message: event.data.message || 'The answer failed.',
-          retryAfterSeconds: event.data.retryAfterSeconds,
-          // The same prompt would be filtered again; everything else may pass on a retry.
-          retryable: event.data.code !== 'content_filtered',
-        })
-        terminal = true
-        break
-    }
-    run.lastEventId = id
-    if (isCurrent) options.onEvent?.(event)
-    return terminal
-  }
-
-  function fail(run: StreamRun, failure: ChatStreamError, fields: Record<string, string[]> = {}) {
-    run.error = failure
-    run.fieldErrors = fields
-    if (run === current) {
-      error.value = failure
-      fieldErrors.value = fields
-    }
-    setStatus(run, 'error')
-  }
-
-  /**
-   * One connection of a run: reads events until the terminal one, the end of the response, a
-   * network error, or twice the heartbeat interval without a byte.
-   */
-  async function connect(run: StreamRun, body?: string): Promise<Attempt> {
-    const resume = body === undefined
-    const connection = new AbortController()
-    const closeConnection = () => connection.abort()
-    run.controller.signal.addEventListener('abort', closeConnection)
-    let progressed = false
-    let ended = false
-    let lost = false
-    // The browser says the network is gone: the connection is presumed dead (a stalled socket
-    // could take minutes to fail), and the resume waits for the network to come back.
-    const goneOffline = () => {
-      lost = true
-      connection.abort()
-    }
-    if (typeof window !== 'undefined') window.addEventListener('offline', goneOffline)
-
-    // One timer per connection, not per token: each byte only stamps the time.
-    let watchdog: ReturnType<typeof setInterval> | undefined
-    const arm = () => {
-      clearInterval(watchdog)
-      const limit = 2 * run.heartbeatMs
-      watchdog = setInterval(
-        () => {
-          if (Date.now() - run.lastByteAt > limit) {
-            lost = true
-            connection.abort()
-          }
-        },
-        Math.min(1000, limit / 4),
-      )
-    }
-    run.lastByteAt = Date.now()
-    run.rearm = arm
-    arm()
-
-    const headers: Record<string, string> = {
-      accept: EVENT_STREAM_CONTENT_TYPE,
-      traceparent: traceparentFor(run),
-    }
-    run.traceId ??= headers.traceparent!.split('-')[1]!
-    if (resume) {
-      if (run.lastEventId >= 0) headers[LAST_EVENT_ID_HEADER] = String(run.lastEventId)
-    } else {
-      headers['content-type'] = 'application/json'
-    }
-
-    try {
-      await fetchEventSource(resume ? chatStreamResumePath(run.requestId!, url) : url, {
-        method: resume ? 'GET' : 'POST',
-        headers,
-        body,
-        signal: connection.signal,
-        // Otherwise the library closes the stream on a hidden tab and POSTs again when it shows.
-        openWhenHidden: true,
-        fetch: fetchImpl,
-        async onopen(response) {
-          run.lastByteAt = Date.now()
-          const contentType = response.headers.get('content-type') ?? ''
-          if (response.ok && contentType.startsWith(EVENT_STREAM_CONTENT_TYPE)) {
-            if (run.status !== 'stopped') setStatus(run, 'streaming')
-            if (run === current) reconnectAttempt.value = 0
-            return
-          }
-          throw await failureFromResponse(response, resume)
-        },
-        onmessage(message) {
-          run.lastByteAt = Date.now()
-          if (ended) return
-          if (run.stopWhenStarted) {
-            if (message.event === ChatEventName.Start) {
-              dispatch(run, message, Number(message.id))
-              stopOnServer(run)
-              run.controller.abort()
-            }
-            return
-          }
-          if (run !== current) return
-          // A resume sends what follows Last-Event-ID; an event seen already is never applied twice.
-          const id = message.id === '' ? Number.NaN : Number(message.id)
-          if (!Number.isInteger(id) || id <= run.lastEventId) return
-          progressed = true
-          ended = dispatch(run, message, id)
-        },
-        onclose() {
-          // Returning would let the library resolve; throwing reaches onerror, which rethrows.
-          // Either way it does not re-POST. A close before finish/error is a lost connection.
-          if (!ended) throw new TransientFailure(0)
-        },
-        onerror(err: unknown) {
-          // Rethrowing is the only way to stop fetch-event-source from retrying (a second POST,
-          // a second paid answer). Reconnection is this composable's, with GET.
-          throw err
-        },
-      })
-    } catch (err) {
-      if (err instanceof StreamFailure) {
-        fail(run, err.failure, err.fieldErrors)
-        return { kind: 'ended', progressed }
-      }
-      if (err instanceof TransientFailure) return { kind: 'lost', progressed, retryAfterMs: err.retryAfterMs }
-      // Anything else is the network: a refused connection, a reset, going offline.
-    } finally {
-      clearInterval(watchdog)
-      run.rearm = undefined
-      run.controller.signal.removeEventListener('abort', closeConnection)
-      if (typeof window !== 'undefined') window.removeEventListener('offline', goneOffline)
-    }
-    if (ended) return { kind: 'ended', progressed }
-    if (run.controller.signal.aborted && !lost) return { kind: 'aborted', progressed }
-    return { kind: 'lost', progressed, retryAfterMs: 0 }
-  }
-
-  /** The first connection, then resumes while the connection keeps getting lost. */
-  async function follow(run: StreamRun, body?: string): Promise<ChatStreamResult> {
-    let attempt = await connect(run, body)
-    let failedTries = 0
-    // A run stopped before `start` is only waiting to learn its requestId: nothing to resume.
-    while (attempt.kind === 'lost' && !run.controller.signal.aborted && !run.stopWhenStarted) {
-      if (attempt.progressed) failedTries = 0
-      if (!run.requestId) {
-        // Without `start` there is nothing to resume, and a second POST would be a second answer.
-        fail(run, {
-          code: 'connection_lost',
-          message: 'The connection was lost before the answer started.',
-          retryable: true,
-        })
-        break
-      }
-      if (failedTries >= reconnectDelays.length) {
-        fail(run, {
-          code: 'connection_lost',
-          message: 'The connection was lost and could not be restored. The text received so far is kept.',
-          retryable: true,
-        })
-        break
-      }
-      setStatus(run, 'reconnecting')
-      if (run === current) reconnectAttempt.value = failedTries + 1
-      const waitMs = Math.max(reconnectDelays[failedTries] ?? 0, attempt.retryAfterMs)
-      failedTries++
-      if (!(await pause(run.controller.signal, waitMs))) break
-      attempt = await connect(run)
-    }
-    if (run === current) reconnectAttempt.value = 0
-    if (run.status === 'connecting' || run.status === 'streaming' || run.status === 'reconnecting') {
-      // Still running here means the signal was aborted (stop() or dispose).
-      setStatus(run, 'stopped')
-    }
-    if (run === current) current = null
-    return result(run)
-  }
-
-  async function send(request: ChatRequest): Promise<ChatStreamResult> {
-    return follow(begin(), JSON.stringify(request))
-  }
-
-  async function resume(requestId: string, lastEventId: number): Promise<ChatStreamResult> {
-    const run = begin()
-    run.requestId = requestId
-    run.lastEventId = lastEventId
-    return follow(run)
-  }
-
-  function stopOnServer(run: StreamRun) {
-    if (!run.requestId) return
-    // keepalive: the stop still goes out when the page is closing.
-    void fetchImpl(chatStreamStopPath(run.requestId, url), {
-      method: 'POST',
-      keepalive: true,
-      headers: { traceparent: traceparentFor(run) },
-    }).catch(() => {
-      // Nobody reading it any more, the server cancels the generation by itself.
+    state.value = { ...IDLE, status: 'connecting' }
+    let handle: ChatStreamHandle | null = null
+    handle = open({
+      onStatus(next, reconnect) {
+        if (handle === current) patch({ status: next, reconnect })
+      },
+      onEvent(event) {
+        if (handle !== current) return
+        // Tokens change nothing here: their text and count live with the answer.
+        if (event.name === 'start') patch({ start: event.data })
+        else if (event.name === 'usage') patch({ usage: event.data })
+        else if (event.name === 'finish') patch({ finishReason: event.data.reason })
+        options.onEvent?.(event)
+      },
     })
+    current = handle
+    const result = await handle.result
+    if (handle === current) {
+      current = null
+      patch({ status: result.status, error: result.error, fieldErrors: result.fieldErrors, reconnect: null })
+    }
+    return result
   }
 
   function stop() {
-    const run = current
-    if (!run) return
+    const handle = current
+    if (!handle) return
     current = null
-    if (run.status === 'connecting' || run.status === 'streaming' || run.status === 'reconnecting') {
-      run.status = 'stopped'
-      status.value = 'stopped'
-      reconnectAttempt.value = 0
-    }
-    if (run.requestId) {
-      stopOnServer(run)
-      run.controller.abort()
-    } else {
-      // No requestId yet: keep the connection until `start` names the generation, then stop it.
-      run.stopWhenStarted = true
-      setTimeout(() => run.controller.abort(), STOP_BEFORE_START_LIMIT_MS)
-    }
-  }
-
-  /** Leaves the generation running on the server (a reload resumes it); closes the connection. */
-  function abandon() {
-    const run = current
-    if (!run) return
-    current = null
-    run.controller.abort()
+    handle.stop()
+    if (isActive.value) patch({ status: 'stopped', reconnect: null })
   }
 
   function reset() {
     stop()
-    clearState()
-    status.value = 'idle'
+    state.value = IDLE
   }
 
-  onScopeDispose(abandon)
+  // Leaves the generation running on the server (a reload resumes it); closes the connection.
+  onScopeDispose(() => current?.abandon())
 
   return {
+    state,
     status,
-    startInfo,
-    usage,
-    finishReason,
-    error,
-    fieldErrors,
-    tokenCount,
-    reconnect,
-    completionTokens,
-    remainingTokens,
     isActive,
-    send,
-    resume,
+    send: (request) => follow((handlers) => transport.send(request, handlers)),
+    resume: (requestId, lastEventId) => follow((handlers) => transport.resume(requestId, lastEventId, handlers)),
     stop,
     reset,
   }
-}
-
-const TRACE_ID = /^[0-9a-f]{32}$/
-
-/** A new span in the answer's trace once it has one, else a new trace. */
-function traceparentFor(run: StreamRun): string {
-  const fresh = createTraceparent()
-  return run.traceId ? `00-${run.traceId}-${fresh.split('-')[2]}-01` : fresh
-}
-
-/** Resolves true after `ms` (or, offline, once the browser is back online); false when aborted. */
-function pause(signal: AbortSignal, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve(false)
-      return
-    }
-    const offline = typeof navigator !== 'undefined' && navigator.onLine === false && typeof window !== 'undefined'
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const done = (ok: boolean) => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-      if (offline) window.removeEventListener('online', onOnline)
-      resolve(ok)
-    }
-    const onAbort = () => done(false)
-    const onOnline = () => done(true)
-    signal.addEventListener('abort', onAbort)
-    // Tries made while offline would all fail at once: wait for the network instead.
-    if (offline) window.addEventListener('online', onOnline)
-    else timer = setTimeout(() => done(true), ms)
-  })
-}
-
-/** Seconds of a `Retry-After` header: delta-seconds or an HTTP date. */
-function retryAfterSeconds(response: Response): number | undefined {
-  const value = response.headers.get('retry-after')?.trim()
-  if (!value) return undefined
-  if (/^\d+$/.test(value)) return Number(value)
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000))
-}
-
-async function failureFromResponse(response: Response, resume: boolean): Promise<Error> {
-  const contentType = response.headers.get('content-type') ?? ''
-  const retryAfter = retryAfterSeconds(response)
-  const problem = contentType.includes('json')
-    ? ((await response.json().catch(() => null)) as ValidationProblemDetails | null)
-    : null
-  const detail = problem?.detail ?? problem?.title
-
-  if (resume) {
-    if (response.status === 404) {
-      return new StreamFailure({
-        code: 'stream_gone',
-        message: 'The server no longer has this answer. The text received so far is kept.',
-        status: 404,
-        retryable: true,
-      })
-    }
-    // Busy, limited or a proxy in trouble: the generation may well still be there.
-    if (response.status === 429 || response.status === 408 || response.status >= 500) {
-      return new TransientFailure((retryAfter ?? 0) * 1000)
-    }
-  }
-
-  const errors = problem?.errors ?? {}
-  if (response.status === 400 && Object.keys(errors).length > 0) {
-    return new StreamFailure(
-      {
-        code: 'invalid_request',
-        message: problem?.title ?? 'The request was not valid.',
-        status: response.status,
-        retryable: false,
-      },
-      errors,
-    )
-  }
-  if (response.status === 429) {
-    return new StreamFailure({
-      code: 'rate_limited',
-      message: detail ?? 'Too many requests.',
-      status: 429,
-      retryAfterSeconds: retryAfter,
-      retryable: true,
-    })
-  }
-  if (response.status === 503) {
-    return new StreamFailure({
-      code: 'server_busy',
-      message: detail ?? 'The server is busy.',
-      status: 503,
-      retryAfterSeconds: retryAfter,
-      retryable: true,
-    })
-  }
-  const retryable = response.status >= 500 || response.status === 408
-  return new StreamFailure({
-    code: 'http_error',
-    message:
-      detail ??
-      (response.ok
-        ? `Unexpected response (${contentType || 'no content type'}).`
-        : `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`),
-    status: response.status,
-    retryAfterSeconds: retryAfter,
-    retryable: response.ok ? false : retryable,
-  })
 }

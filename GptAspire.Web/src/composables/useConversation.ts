@@ -1,43 +1,23 @@
 import { computed, onScopeDispose, shallowRef, watch, type ComputedRef, type Ref } from 'vue'
-import { ChatEventName, type ChatMessageDto, type FinishReason, type UsageEventData } from '@/api/chatEvents'
+import { ChatEventName, type ChatMessageDto } from '@/api/chatEvents'
 import { toChatRequest, type ChatSettings } from '@/lib/chatSettings'
-import {
-  useChatStream,
-  type ChatStreamError,
-  type ChatStreamResult,
-  type UseChatStreamOptions,
-  type UseChatStreamReturn,
-} from './useChatStream'
+import { createConversationStore, newId, unfinishedAnswer, type ChatTurn, type ConversationStore } from '@/lib/conversationStore'
+import { useChatStream, type ChatStreamResult, type UseChatStreamOptions, type UseChatStreamReturn } from './useChatStream'
 
-export type ChatTurnStatus = 'streaming' | 'done' | 'stopped' | 'error'
-
-/** One message of the conversation as the page keeps (and stores) it. */
-export interface ChatTurn {
-  id: string
-  role: 'user' | 'assistant'
-  content: string
-  /** User turns are always `done`. */
-  status: ChatTurnStatus
-  finishReason?: FinishReason
-  error?: ChatStreamError
-  usage?: UsageEventData
-  /** Assistant turns: the generation on the server, from `start` (a reload resumes it). */
-  requestId?: string
-  /** Assistant turns: the `id` of the last event whose text is in `content`. */
-  lastEventId?: number
-  /** Assistant turns: the server's cap on answer tokens, from `start`. */
-  maxTokens?: number
-}
+export type { ChatTurn, ChatTurnStatus } from '@/lib/conversationStore'
 
 export interface UseConversationOptions
   extends Pick<UseChatStreamOptions, 'url' | 'fetch' | 'reconnectDelaysMs' | 'defaultHeartbeatSeconds'> {
   /**
    * Where the conversation survives a reload; `null` keeps it in memory only.
-   * @default window.localStorage
+   * @default createConversationStore() (window.localStorage)
    */
-  storage?: Storage | null
-  /** @default 'gptaspire.conversation' */
-  storageKey?: string
+  store?: ConversationStore | null
+  /**
+   * The conversation's id in the store.
+   * @default 'default'
+   */
+  id?: string
   /** The conversation's settings (system prompt, temperature, answer length), read for each request. */
   settings?: () => ChatSettings
 }
@@ -51,8 +31,13 @@ export interface UseConversationReturn {
   isStreaming: ComputedRef<boolean>
   /** The last user message, the one that can be edited and sent again. */
   lastUserMessage: ComputedRef<ChatTurn | undefined>
-  /** The last assistant message, whose outcome the status bar shows. */
+  /** The last assistant message, whose numbers the status bar shows. */
   lastAssistantMessage: ComputedRef<ChatTurn | undefined>
+  /**
+   * The last answer's tokens and what is left of the context window: live while it streams, then
+   * from its `usage`. `null` before its `start`, and for one that failed before its first token.
+   */
+  answerUsage: ComputedRef<{ tokens: number; remaining: number | null } | null>
   /**
    * Sends a new user message with the conversation so far. Resolves with the stream's result,
    * or `null` when nothing was sent (empty text, or an answer still streaming). When the API
@@ -69,17 +54,16 @@ export interface UseConversationReturn {
   clear: () => void
 }
 
-const STORAGE_VERSION = 1
 const SAVE_INTERVAL_MS = 500
 
 /** The conversation: messages, what is sent, persistence, retry and edit. */
 export function useConversation(options: UseConversationOptions = {}): UseConversationReturn {
-  const storage = options.storage === undefined ? defaultStorage() : options.storage
-  const storageKey = options.storageKey ?? 'gptaspire.conversation'
+  const store = options.store === undefined ? createConversationStore() : options.store
+  const id = options.id ?? 'default'
 
-  const messages = shallowRef<readonly ChatTurn[]>(load())
+  const messages = shallowRef<readonly ChatTurn[]>(store?.loadTurns(id) ?? [])
   /** The assistant turn the stream's events belong to. */
-  let streamingId: string | null = null
+  const streamingId = shallowRef<string | null>(null)
 
   const stream = useChatStream({
     url: options.url,
@@ -87,15 +71,15 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
     reconnectDelaysMs: options.reconnectDelaysMs,
     defaultHeartbeatSeconds: options.defaultHeartbeatSeconds,
     onEvent(event) {
-      if (!streamingId) return
+      if (!streamingId.value) return
       // The turn is the answer's only home: each token is appended here, once, with the id that
       // a reload resumes from (saved together, so the text and the position always agree).
       if (event.name === ChatEventName.Token) {
         const text = event.data.text
-        update(streamingId, (turn) => ({ ...turn, content: turn.content + text, lastEventId: event.id }))
+        update(streamingId.value, (turn) => ({ ...turn, content: turn.content + text, lastEventId: event.id }))
       } else if (event.name === ChatEventName.Start) {
         const { requestId, maxTokens } = event.data
-        update(streamingId, (turn) => ({ ...turn, requestId, lastEventId: event.id, ...(maxTokens ? { maxTokens } : {}) }))
+        update(streamingId.value, (turn) => ({ ...turn, requestId, lastEventId: event.id, ...(maxTokens ? { maxTokens } : {}) }))
       }
     },
   })
@@ -110,6 +94,18 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
   const lastAssistantMessage = computed(() => {
     const last = messages.value.at(-1)
     return last?.role === 'assistant' ? last : undefined
+  })
+
+  const answerUsage = computed(() => {
+    const turn = lastAssistantMessage.value
+    if (!turn) return null
+    if (turn.usage) return { tokens: turn.usage.completionTokens, remaining: turn.usage.remainingTokens }
+    if (turn.lastEventId === undefined) return null
+    // Event ids number the stream from `start` (0): the id of the latest token is the count so far.
+    const tokens = Math.max(0, turn.lastEventId)
+    if (tokens === 0 && turn.status !== 'streaming') return null
+    const start = turn.id === streamingId.value ? stream.state.value.start : null
+    return { tokens, remaining: start ? Math.max(0, start.remainingTokens - tokens) : null }
   })
 
   function update(id: string, change: (turn: ChatTurn) => ChatTurn) {
@@ -140,19 +136,19 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
     const request = toChatRequest(history(), options.settings?.())
     const turn: ChatTurn = { id: newId(), role: 'assistant', content: '', status: 'streaming' }
     messages.value = [...messages.value, turn]
-    streamingId = turn.id
+    streamingId.value = turn.id
     return settle(turn.id, await stream.send(request))
   }
 
   /** Streams the rest of an answer that was running when the page was reloaded. */
   async function resumeAnswer(turn: ChatTurn & { requestId: string }): Promise<ChatStreamResult> {
-    streamingId = turn.id
+    streamingId.value = turn.id
     return settle(turn.id, await stream.resume(turn.requestId, turn.lastEventId ?? -1))
   }
 
   /** Records how the answer ended; its text is already in the turn. */
   function settle(turnId: string, result: ChatStreamResult): ChatStreamResult {
-    if (streamingId === turnId) streamingId = null
+    if (streamingId.value === turnId) streamingId.value = null
     if (result.error?.code === 'invalid_request') {
       remove(turnId)
     } else {
@@ -198,21 +194,17 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
   function stop() {
     stream.stop()
     // The stream may take a moment to let go (a stop before `start`); the answer stops now.
-    if (streamingId) {
-      update(streamingId, (turn) => ({ ...turn, status: 'stopped' }))
-      streamingId = null
+    if (streamingId.value) {
+      update(streamingId.value, (turn) => ({ ...turn, status: 'stopped' }))
+      streamingId.value = null
     }
   }
 
   function clear() {
     stream.reset()
-    streamingId = null
+    streamingId.value = null
     messages.value = []
-    try {
-      storage?.removeItem(storageKey)
-    } catch {
-      // Storage can be unavailable (private mode, quota); the chat still works in memory.
-    }
+    store?.removeTurns(id)
   }
 
   // Persistence: at once when idle; at most every SAVE_INTERVAL_MS while tokens stream in,
@@ -221,13 +213,7 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
   function save() {
     clearTimeout(saveTimer)
     saveTimer = undefined
-    if (!storage) return
-    try {
-      if (messages.value.length === 0) storage.removeItem(storageKey)
-      else storage.setItem(storageKey, JSON.stringify({ version: STORAGE_VERSION, messages: messages.value }))
-    } catch {
-      // See clear().
-    }
+    store?.saveTurns(id, messages.value)
   }
   watch(messages, () => {
     if (!isStreaming.value) save()
@@ -239,29 +225,8 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
   }
   onScopeDispose(save)
 
-  function load(): ChatTurn[] {
-    try {
-      const raw = storage?.getItem(storageKey)
-      if (!raw) return []
-      const stored = JSON.parse(raw) as { version?: number; messages?: unknown }
-      if (stored.version !== STORAGE_VERSION || !Array.isArray(stored.messages)) return []
-      const turns = stored.messages.filter(isChatTurn)
-      return turns.map((turn, index) =>
-        // Only the last answer can still be running on the server (resumed below); one that
-        // never got its requestId is kept as it was.
-        turn.status === 'streaming' && !(index === turns.length - 1 && turn.requestId)
-          ? { ...turn, status: 'stopped' }
-          : turn,
-      )
-    } catch {
-      return []
-    }
-  }
-
-  const unfinished = messages.value.at(-1)
-  if (unfinished?.role === 'assistant' && unfinished.status === 'streaming' && unfinished.requestId) {
-    void resumeAnswer({ ...unfinished, requestId: unfinished.requestId })
-  }
+  const unfinished = unfinishedAnswer(messages.value)
+  if (unfinished) void resumeAnswer(unfinished)
 
   return {
     messages,
@@ -269,37 +234,11 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
     isStreaming,
     lastUserMessage,
     lastAssistantMessage,
+    answerUsage,
     send,
     retry,
     editLastUserMessage,
     stop,
     clear,
   }
-}
-
-function defaultStorage(): Storage | null {
-  try {
-    return typeof window === 'undefined' ? null : window.localStorage
-  } catch {
-    return null
-  }
-}
-
-function isChatTurn(value: unknown): value is ChatTurn {
-  if (typeof value !== 'object' || value === null) return false
-  const turn = value as Partial<ChatTurn>
-  return (
-    typeof turn.id === 'string' &&
-    (turn.role === 'user' || turn.role === 'assistant') &&
-    typeof turn.content === 'string' &&
-    ['streaming', 'done', 'stopped', 'error'].includes(turn.status as string) &&
-    (turn.requestId === undefined || typeof turn.requestId === 'string') &&
-    (turn.lastEventId === undefined || Number.isInteger(turn.lastEventId)) &&
-    (turn.maxTokens === undefined || Number.isInteger(turn.maxTokens))
-  )
-}
-
-let counter = 0
-function newId(): string {
-  return `${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 }

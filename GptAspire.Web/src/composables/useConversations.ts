@@ -11,31 +11,26 @@ import {
   type Ref,
 } from 'vue'
 import { DEFAULT_SETTINGS, normalizeSettings, type ChatSettings } from '@/lib/chatSettings'
+import {
+  createConversationStore,
+  newConversation,
+  unfinishedAnswer,
+  type ChatTurn,
+  type ConversationStoreOptions,
+  type ConversationSummary,
+} from '@/lib/conversationStore'
 import { chatStreamDefaultsKey } from './useChatStream'
-import { useConversation, type ChatTurn, type UseConversationOptions, type UseConversationReturn } from './useConversation'
+import { useConversation, type UseConversationOptions, type UseConversationReturn } from './useConversation'
 
-/** One conversation of the list, as stored (its messages are stored apart, under their own key). */
-export interface ConversationSummary {
-  id: string
-  /** The name the person gave it, or `''` to name it after its first question. */
-  customTitle: string
-  /** The first question, shortened: the name when there is no custom title. */
-  autoTitle: string
-  createdAt: number
-  settings: ChatSettings
-}
+export type { ConversationSummary } from '@/lib/conversationStore'
 
 export interface UseConversationsOptions extends Pick<UseConversationOptions, 'url' | 'fetch'> {
   /**
-   * Where the conversations survive a reload; `null` keeps them in memory only.
-   * @default window.localStorage
+   * Where the conversations survive a reload (`storage: null` keeps them in memory only).
+   * @default window.localStorage, key 'gptaspire.conversations'
    */
-  storage?: Storage | null
-  /**
-   * Key of the list; each conversation's messages are under `<key>.<id>`.
-   * @default 'gptaspire.conversations'
-   */
-  storageKey?: string
+  storage?: ConversationStoreOptions['storage']
+  storageKey?: ConversationStoreOptions['key']
 }
 
 export interface UseConversationsReturn {
@@ -61,9 +56,6 @@ export interface UseConversationsReturn {
   updateSettings: (id: string, settings: Partial<ChatSettings>) => void
 }
 
-const STORAGE_VERSION = 1
-/** Where the page kept its single conversation before it had a list. */
-const LEGACY_STORAGE_KEY = 'gptaspire.conversation'
 const TITLE_LENGTH = 60
 
 /** The name shown for a conversation. */
@@ -78,16 +70,13 @@ export function conversationTitle(summary: Pick<ConversationSummary, 'customTitl
  * one whose answer is still streaming keeps streaming into its own messages.
  */
 export function useConversations(options: UseConversationsOptions = {}): UseConversationsReturn {
-  const storage = options.storage === undefined ? defaultStorage() : options.storage
-  const storageKey = options.storageKey ?? 'gptaspire.conversations'
+  const store = createConversationStore({ storage: options.storage, key: options.storageKey })
   // Conversations are opened later, from event handlers, where inject() no longer works.
   const defaults = hasInjectionContext() ? inject(chatStreamDefaultsKey, {}) : {}
   const url = options.url ?? defaults.url
   const fetchImpl = options.fetch ?? defaults.fetch
 
-  const keyOf = (id: string) => `${storageKey}.${id}`
-
-  const stored = load()
+  const stored = store.loadList()
   const conversations = shallowRef<readonly ConversationSummary[]>(stored.conversations)
   const currentId = shallowRef(stored.currentId)
 
@@ -113,8 +102,8 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
       const conversation = useConversation({
         url,
         fetch: fetchImpl,
-        storage,
-        storageKey: keyOf(id),
+        store,
+        id,
         settings: () => summaryOf(id)?.settings ?? { ...DEFAULT_SETTINGS },
       })
       // The title follows the first question (a token never changes it: the getter is cheap).
@@ -136,7 +125,7 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
   const current = shallowRef(open(currentId.value))
   // An answer that was streaming when the page went away resumes when its conversation opens, and
   // the server gives up on an answer nobody reads: open those conversations now, not when shown.
-  for (const { id } of conversations.value) if (id !== currentId.value && wasStreaming(id)) open(id)
+  for (const { id } of conversations.value) if (id !== currentId.value && unfinishedAnswer(store.loadTurns(id))) open(id)
   const currentSummary = computed(() => summaryOf(currentId.value) ?? conversations.value[0]!)
 
   const streamingIds = computed<ReadonlySet<string>>(() => {
@@ -146,16 +135,6 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
     return ids
   })
 
-  function wasStreaming(id: string): boolean {
-    let streaming = false
-    tryStorage(() => {
-      const raw = storage?.getItem(keyOf(id))
-      const last = raw ? (JSON.parse(raw) as { messages?: { status?: unknown }[] }).messages?.at(-1) : undefined
-      streaming = last?.status === 'streaming'
-    })
-    return streaming
-  }
-
   function select(id: string) {
     if (!summaryOf(id)) return
     currentId.value = id
@@ -164,7 +143,7 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
 
   function create() {
     if (current.value.messages.value.length === 0 && !current.value.isStreaming.value) return
-    const summary = newSummary({ ...currentSummary.value.settings })
+    const summary = newConversation({ ...currentSummary.value.settings })
     conversations.value = [summary, ...conversations.value]
     select(summary.id)
   }
@@ -183,10 +162,10 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
       opened.delete(id)
       openedVersion.value++
     }
-    tryStorage(() => storage?.removeItem(keyOf(id)))
+    store.removeTurns(id)
 
     const rest = conversations.value.filter((c) => c.id !== id)
-    if (rest.length === 0) rest.push(newSummary({ ...DEFAULT_SETTINGS }))
+    if (rest.length === 0) rest.push(newConversation({ ...DEFAULT_SETTINGS }))
     conversations.value = rest
     if (currentId.value === id) select((rest[index] ?? rest[index - 1] ?? rest[0]!).id)
   }
@@ -197,15 +176,7 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
 
   // The list is small and changes on a person's action (or a first question), never per token:
   // it is saved at once, so that nothing is lost when the page goes away right after.
-  function save() {
-    if (!storage) return
-    tryStorage(() =>
-      storage.setItem(
-        storageKey,
-        JSON.stringify({ version: STORAGE_VERSION, currentId: currentId.value, conversations: conversations.value }),
-      ),
-    )
-  }
+  const save = () => store.saveList({ conversations: [...conversations.value], currentId: currentId.value })
   watch([conversations, currentId], save, { flush: 'sync' })
   save()
 
@@ -213,31 +184,6 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
     for (const { scope } of opened.values()) scope.stop()
     opened.clear()
   })
-
-  function load(): { conversations: ConversationSummary[]; currentId: string } {
-    let list: ConversationSummary[] = []
-    let selected = ''
-    tryStorage(() => {
-      const raw = storage?.getItem(storageKey)
-      if (!raw) return
-      const value = JSON.parse(raw) as { version?: number; currentId?: unknown; conversations?: unknown }
-      if (value.version !== STORAGE_VERSION || !Array.isArray(value.conversations)) return
-      list = value.conversations.flatMap((c) => (isSummary(c) ? [{ ...c, settings: normalizeSettings(c.settings) }] : []))
-      selected = typeof value.currentId === 'string' ? value.currentId : ''
-    })
-    if (list.length === 0) {
-      const first = newSummary({ ...DEFAULT_SETTINGS })
-      // The conversation of a page from before the list becomes the first of it.
-      tryStorage(() => {
-        const legacy = storage?.getItem(LEGACY_STORAGE_KEY)
-        if (!legacy || !storage) return
-        storage.setItem(keyOf(first.id), legacy)
-        storage.removeItem(LEGACY_STORAGE_KEY)
-      })
-      list = [first]
-    }
-    return { conversations: list, currentId: list.some((c) => c.id === selected) ? selected : list[0]!.id }
-  }
 
   return {
     conversations,
@@ -253,10 +199,6 @@ export function useConversations(options: UseConversationsOptions = {}): UseConv
   }
 }
 
-function newSummary(settings: ChatSettings): ConversationSummary {
-  return { id: newId(), customTitle: '', autoTitle: '', createdAt: Date.now(), settings }
-}
-
 function firstQuestion(messages: readonly ChatTurn[]): string {
   for (const turn of messages) if (turn.role === 'user') return turn.content
   return ''
@@ -265,37 +207,4 @@ function firstQuestion(messages: readonly ChatTurn[]): string {
 function shorten(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim()
   return line.length <= TITLE_LENGTH ? line : `${line.slice(0, TITLE_LENGTH - 1).trimEnd()}…`
-}
-
-function isSummary(value: unknown): value is ConversationSummary {
-  if (typeof value !== 'object' || value === null) return false
-  const c = value as Partial<ConversationSummary>
-  return (
-    typeof c.id === 'string' &&
-    c.id.length > 0 &&
-    typeof c.customTitle === 'string' &&
-    typeof c.autoTitle === 'string' &&
-    typeof c.createdAt === 'number'
-  )
-}
-
-// Storage can be unavailable (private mode, quota); the conversations still work in memory.
-function tryStorage(action: () => void) {
-  try {
-    action()
-  } catch {
-    // Nothing to do: see above.
-  }
-}
-
-function defaultStorage(): Storage | null {
-  try {
-    return typeof window === 'undefined' ? null : window.localStorage
-  } catch {
-    return null
-  }
-}
-
-function newId(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
 }

@@ -46,7 +46,7 @@ describe('ChatComposer', () => {
 
     expect(w.findAll('[data-testid="field-error"]').map((e) => e.text())).toEqual([
       'Message 3: Content must not be empty.',
-      'Answer length: Out of range.',
+      'Maximum answer tokens: Out of range.',
     ])
     const textarea = w.get('[data-testid="composer-input"]')
     expect(textarea.attributes('aria-invalid')).toBe('true')

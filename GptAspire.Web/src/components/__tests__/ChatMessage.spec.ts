@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
 import { mount } from '@vue/test-utils'
 import ChatMessage from '../ChatMessage.vue'
@@ -98,5 +98,64 @@ describe('ChatMessage', () => {
     const last = mount(ChatMessage, { props: { turn: assistant('Whole', 'stopped'), regenerable: true } })
     await last.get('[data-testid="regenerate-button"]').trigger('click')
     expect(last.emitted('regenerate')).toHaveLength(1)
+  })
+
+  describe('the outcome it keeps, whatever follows it', () => {
+    afterEach(() => vi.useRealTimers())
+
+    const failed = (error: NonNullable<ChatTurn['error']>): ChatTurn => ({ ...assistant('', 'error'), error })
+
+    it('counts down to the moment a retry may start, then enables Retry', async () => {
+      vi.useFakeTimers()
+      const w = mount(ChatMessage, {
+        props: {
+          turn: failed({ code: 'rate_limited', message: 'Slow down.', retryAfterSeconds: 3, retryAt: Date.now() + 3000, retryable: true }),
+          retriable: true,
+        },
+      })
+
+      expect(w.get('[data-testid="countdown"]').text()).toBe('3')
+      expect(w.get('[data-testid="retry-button"]').attributes('disabled')).toBeDefined()
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(w.get('[data-testid="countdown"]').text()).toBe('2')
+      await vi.advanceTimersByTimeAsync(2000)
+      expect(w.find('[data-testid="countdown"]').exists()).toBe(false)
+      expect(w.get('[data-testid="retry-button"]').attributes('disabled')).toBeUndefined()
+
+      await w.get('[data-testid="retry-button"]').trigger('click')
+      expect(w.emitted('retry')).toHaveLength(1)
+    })
+
+    it('shown again later, goes on from the seconds really left (another chat, a reload)', async () => {
+      vi.useFakeTimers()
+      const turn = failed({ code: 'server_busy', message: 'Busy.', retryAfterSeconds: 10, retryAt: Date.now() + 10_000, retryable: true })
+      mount(ChatMessage, { props: { turn, retriable: true } }).unmount()
+      await vi.advanceTimersByTimeAsync(6000)
+
+      const again = mount(ChatMessage, { props: { turn, retriable: true } })
+
+      expect(again.get('[data-testid="countdown"]').text()).toBe('4')
+      expect(again.get('[data-testid="error-notice"]').text()).toContain('The service is busy. Busy.')
+    })
+
+    it('keeps a failure and a content filter stop on an answer that is no longer the last, without Retry', () => {
+      const old = mount(ChatMessage, {
+        props: { turn: failed({ code: 'upstream_error', message: 'It broke.', retryable: true }), retriable: false },
+      })
+      expect(old.get('[data-testid="error-notice"]').text()).toContain('It broke.')
+      expect(old.find('[data-testid="retry-button"]').exists()).toBe(false)
+
+      const filtered = mount(ChatMessage, { props: { turn: { ...assistant('Some text'), finishReason: 'content_filter' } } })
+      expect(filtered.get('[data-testid="finish-notice"]').text()).toBe('The answer was stopped by the content filter.')
+    })
+
+    it('shows a filtered prompt without Retry', () => {
+      const w = mount(ChatMessage, {
+        props: { turn: failed({ code: 'content_filtered', message: 'The prompt was filtered.', retryable: false }), retriable: true },
+      })
+
+      expect(w.get('[data-testid="error-notice"]').text()).toContain('content filter')
+      expect(w.find('[data-testid="retry-button"]').exists()).toBe(false)
+    })
   })
 })

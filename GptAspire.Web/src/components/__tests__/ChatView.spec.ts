@@ -47,6 +47,13 @@ function mountChat() {
   return wrapper
 }
 
+/** The page once the server's limits (`GET /api/info`) have arrived, as the settings check against them. */
+async function mountChatWithLimits() {
+  const w = mountChat()
+  await waitFor(() => w.text().includes('Temperature (0–2)'), 'the limits of /api/info')
+  return w
+}
+
 const byTestId = (w: VueWrapper, id: string) => w.findAll(`[data-testid="${id}"]`)
 const text = (w: VueWrapper, id: string) => w.find(`[data-testid="${id}"]`).text()
 const input = (w: VueWrapper) => w.get<HTMLTextAreaElement>('[data-testid="composer-input"]')
@@ -527,7 +534,7 @@ describe('ChatView', () => {
   })
 
   it('treats what a number field cannot parse (1e, --5) as an error, not as empty', async () => {
-    const w = mountChat()
+    const w = await mountChatWithLimits()
     await w.get('[data-testid="settings-button"]').trigger('click')
     const field = w.get<HTMLInputElement>('[data-testid="settings-max-tokens"]')
     // A browser reports such text as value '' with validity.badInput set (jsdom does not parse numbers).
@@ -535,7 +542,7 @@ describe('ChatView', () => {
     await field.setValue('')
 
     expect(field.attributes('aria-invalid')).toBe('true')
-    expect(w.text()).toContain('Use a whole number from 1 to')
+    expect(w.text()).toContain('Use a whole number from 1 to 16,384, or leave it empty.')
   })
 
   it('moves the focus into the conversation list when its button opens it, and Esc closes it', async () => {
@@ -549,7 +556,7 @@ describe('ChatView', () => {
   })
 
   it('sends the settings of the conversation, and refuses values the API would reject', async () => {
-    const w = mountChat()
+    const w = await mountChatWithLimits()
     await w.get('[data-testid="settings-button"]').trigger('click')
     expect(w.get('[data-testid="settings-button"]').attributes('aria-expanded')).toBe('true')
 
@@ -558,6 +565,19 @@ describe('ChatView', () => {
     expect(w.get('[data-testid="settings-temperature"]').attributes('aria-invalid')).toBe('true')
     expect(w.text()).toContain('Use a number from 0 to 2, or leave it empty.')
     await w.get('[data-testid="settings-max-tokens"]').setValue('64')
+
+    // A value the API would refuse stops Send, and the composer names the field to fix.
+    await type(w, 'Hello')
+    await flushPromises()
+    expect(api.posts()).toHaveLength(0)
+    expect(w.get('[data-testid="send-button"]').attributes('disabled')).toBeDefined()
+    expect(byTestId(w, 'field-error').map((e) => e.text())).toEqual(['Temperature: Use a number from 0 to 2, or leave it empty.'])
+    expect(document.activeElement).toBe(w.get('[data-testid="settings-temperature"]').element)
+    // What was typed stays in the field beside its error, to be fixed, through every render since.
+    expect(w.get<HTMLInputElement>('[data-testid="settings-temperature"]').element.value).toBe('3')
+
+    await w.get('[data-testid="settings-temperature"]').setValue('')
+    expect(byTestId(w, 'field-error')).toHaveLength(0)
     await type(w, 'Hello')
     await waitFor(() => lastStatus(w) === 'done', 'answer')
 
@@ -597,6 +617,23 @@ describe('ChatView', () => {
     expect(api.posts()[1]?.body).toEqual(api.posts()[0]?.body)
     expect(byTestId(w, 'message-assistant').map((m) => m.find('.markdown').text())).toEqual(['Take 2'])
     expect(byTestId(w, 'message-user')).toHaveLength(1)
+  })
+
+  it('does not regenerate under a setting the server would refuse: it shows the setting to fix', async () => {
+    const w = await mountChatWithLimits()
+    await type(w, 'Tell me a joke')
+    await waitFor(() => lastStatus(w) === 'done', 'first answer')
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    await w.get('[data-testid="settings-max-tokens"]').setValue('0')
+
+    await w.get('[data-testid="regenerate-button"]').trigger('click')
+    await flushPromises()
+
+    expect(api.posts()).toHaveLength(1)
+    expect(document.activeElement).toBe(w.get('[data-testid="settings-max-tokens"]').element)
+    expect(byTestId(w, 'field-error').map((e) => e.text())).toEqual([
+      'Maximum answer tokens: Use a whole number from 1 to 16,384, or leave it empty.',
+    ])
   })
 
   it('copies a whole answer as its Markdown', async () => {

@@ -3,6 +3,7 @@
 import { bench, describe } from 'vitest'
 import { effectScope } from 'vue'
 import { useConversation, type ChatTurn } from '../useConversation'
+import { createConversationStore } from '@/lib/conversationStore'
 
 const TOKENS = 2000
 
@@ -27,7 +28,7 @@ function storageWith(turns: number): Storage {
     content: 'An earlier message of about this length. '.repeat(10),
     status: 'done',
   }))
-  const items = new Map([['gptaspire.conversation', JSON.stringify({ version: 1, messages })]])
+  const items = new Map([['bench.c', JSON.stringify({ version: 1, messages })]])
   return {
     get length() {
       return items.size
@@ -44,7 +45,7 @@ describe(`one answer of ${TOKENS} tokens`, () => {
   for (const turns of [0, 40]) {
     bench(`after ${turns} earlier turns`, async () => {
       const scope = effectScope()
-      const conversation = scope.run(() => useConversation({ fetch: fakeFetch, storage: storageWith(turns) }))!
+      const conversation = scope.run(() => useConversation({ fetch: fakeFetch, store: createConversationStore({ storage: storageWith(turns), key: 'bench' }), id: 'c' }))!
       const result = await conversation.send('Hi')
       if (result?.status !== 'done' || conversation.messages.value.at(-1)?.content.length === 0) {
         throw new Error('The answer did not stream.')

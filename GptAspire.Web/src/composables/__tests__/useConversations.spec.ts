@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { effectScope, type EffectScope } from 'vue'
 import { conversationTitle, useConversations, type UseConversationsOptions } from '../useConversations'
-import { answer, startFakeChatApi, until, type FakeChatApi } from '@/__tests__/fakeChatApi'
+import { answer, startFakeChatApi, startStep, until, type FakeChatApi } from '@/__tests__/fakeChatApi'
 
 const LIST_KEY = 'gptaspire.conversations'
 
@@ -52,6 +52,27 @@ describe('useConversations', () => {
       'How do   server-sent\nevents work?',
       'Answer to How do   server-sent\nevents work?',
     ])
+  })
+
+  it('counts the answer`s tokens live from its events, then takes usage as exact', async () => {
+    api.handle(() => ({
+      steps: [
+        startStep({ promptTokens: 10, contextWindow: 110 }),
+        { event: 'token', data: { text: 'a' } },
+        { event: 'token', data: { text: 'b' } },
+        { delay: 400 },
+        { event: 'usage', data: { promptTokens: 10, completionTokens: 3, totalTokens: 13, remainingTokens: 97 } },
+        { event: 'finish', data: { reason: 'stop' } },
+      ],
+    }))
+    const chats = load()
+
+    const sending = chats.current.value.send('Hi')
+    await until(() => chats.current.value.answerUsage.value?.tokens === 2, 2000, 'two tokens')
+    expect(chats.current.value.answerUsage.value).toEqual({ tokens: 2, remaining: 98 })
+    await sending
+
+    expect(chats.current.value.answerUsage.value).toEqual({ tokens: 3, remaining: 97 })
   })
 
   it('shortens a long first question to a title', async () => {
@@ -195,10 +216,10 @@ describe('useConversations', () => {
     })
   })
 
-  it('ignores settings out of the API`s range', () => {
+  it('ignores settings no API would take (the panel checks the server`s own limits)', () => {
     const chats = load()
 
-    chats.updateSettings(chats.currentId.value, { temperature: 7, maxTokens: 0.5 })
+    chats.updateSettings(chats.currentId.value, { temperature: -1, maxTokens: 0.5 })
 
     expect(chats.currentSummary.value.settings).toEqual({ systemPrompt: '', temperature: null, maxTokens: null })
   })
