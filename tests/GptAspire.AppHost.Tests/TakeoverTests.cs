@@ -71,6 +71,16 @@ public class TakeoverTests(ReplicasFixture fixture)
             Assert.Equal("finish", events[^1].Name);
             Assert.Equal(1, events.Count(e => e.Name == "usage"));
             Assert.Equal(reference.Text(), events.Text());
+
+            // The continuation has a trace of its own, linked to the one that started the answer, with the second
+            // model call's gen_ai span in it.
+            var traceId = before[0].Data.GetProperty("traceId").GetString()!;
+            var continued = await Eventually.FindAsync(
+                () => fixture.Telemetry.Spans.FirstOrDefault(s => s.Name == "chat continue" && s.LinkedTraceIds.Contains(traceId)),
+                "the continuation's span, linked to the answer's trace", cancellationToken: Timeout);
+            await Eventually.FindAsync(
+                () => fixture.Telemetry.Spans.FirstOrDefault(s => s.TraceId == continued.TraceId && s.Attributes.GetValueOrDefault("gen_ai.operation.name") == "chat"),
+                "the second call's gen_ai span in the continuation's trace", cancellationToken: Timeout);
         }
         finally
         {

@@ -22,6 +22,9 @@ public sealed record ReceivedSpan(
 
     /// <summary>The exporting process's <c>service.instance.id</c>: which replica, when a resource has several.</summary>
     public string Instance { get; init; } = "";
+
+    /// <summary>The trace ids of the span's links (a continuation links to the trace that started its answer).</summary>
+    public IReadOnlyList<string> LinkedTraceIds { get; init; } = [];
 }
 
 /// <summary>One data point of a counter (a sum) or histogram as exported over OTLP: its attributes and its (cumulative) value, for a histogram its count.</summary>
@@ -122,12 +125,13 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    // Span{trace_id(1), span_id(2), parent_span_id(4), name(5), kind(6), attributes(9)}
+    // Span{trace_id(1), span_id(2), parent_span_id(4), name(5), kind(6), attributes(9), links(13), status(15)}
     private static ReceivedSpan ReadSpan(string service, string scope, ReadOnlySpan<byte> data)
     {
         string traceId = "", spanId = "", parent = "", name = "", statusMessage = "";
         int kind = 0, statusCode = 0;
         var attributes = new Dictionary<string, string>();
+        var links = new List<string>();
         var span = new ProtoReader(data);
         while (span.Next())
         {
@@ -139,12 +143,32 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 case 5: name = span.String(); break;
                 case 6: kind = (int)span.Varint(); break;
                 case 9: var (key, value) = KeyValue(span.Bytes()); attributes[key] = value; break;
+                case 13: links.Add(LinkedTraceId(span.Bytes())); break;
                 case 15: (statusCode, statusMessage) = Status(span.Bytes()); break;
                 default: span.Skip(); break;
             }
         }
 
-        return new ReceivedSpan(service, scope, traceId, spanId, parent, name, kind, attributes) { StatusCode = statusCode, StatusMessage = statusMessage };
+        return new ReceivedSpan(service, scope, traceId, spanId, parent, name, kind, attributes)
+        {
+            StatusCode = statusCode,
+            StatusMessage = statusMessage,
+            LinkedTraceIds = links,
+        };
+    }
+
+    // Link{trace_id(1), ...}
+    private static string LinkedTraceId(ReadOnlySpan<byte> data)
+    {
+        var link = new ProtoReader(data);
+        var traceId = "";
+        while (link.Next())
+        {
+            if (link.Field == 1) traceId = Convert.ToHexStringLower(link.Bytes());
+            else link.Skip();
+        }
+
+        return traceId;
     }
 
     // Status{message(2), code(3)}
