@@ -78,8 +78,16 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
         const text = event.data.text
         update(streamingId.value, (turn) => ({ ...turn, content: turn.content + text, lastEventId: event.id }))
       } else if (event.name === ChatEventName.Start) {
-        const { requestId, maxTokens } = event.data
-        update(streamingId.value, (turn) => ({ ...turn, requestId, lastEventId: event.id, ...(maxTokens ? { maxTokens } : {}) }))
+        const { requestId, maxTokens, model, remainingTokens } = event.data
+        update(streamingId.value, (turn) => ({
+          ...turn,
+          requestId,
+          model,
+          remainingAtStart: remainingTokens,
+          // A resume replays `start`: its id (0) does not move the position back.
+          lastEventId: Math.max(turn.lastEventId ?? -1, event.id),
+          ...(maxTokens ? { maxTokens } : {}),
+        }))
       }
     },
   })
@@ -104,8 +112,9 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
     // Event ids number the stream from `start` (0): the id of the latest token is the count so far.
     const tokens = Math.max(0, turn.lastEventId)
     if (tokens === 0 && turn.status !== 'streaming') return null
-    const start = turn.id === streamingId.value ? stream.state.value.start : null
-    return { tokens, remaining: start ? Math.max(0, start.remainingTokens - tokens) : null }
+    // Kept with the answer from its `start`: a reload that resumes past `start` still knows it.
+    const atStart = turn.remainingAtStart
+    return { tokens, remaining: atStart !== undefined ? Math.max(0, atStart - tokens) : null }
   })
 
   function update(id: string, change: (turn: ChatTurn) => ChatTurn) {

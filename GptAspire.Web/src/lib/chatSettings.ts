@@ -59,6 +59,18 @@ export function parseSetting(
   return { value }
 }
 
+/**
+ * The settings that differ from the defaults, in words, for the line the conversation shows: a new
+ * chat takes the last one's settings, and they should not apply unseen.
+ */
+export function settingsInEffect(settings: ChatSettings): string[] {
+  const shown: string[] = []
+  if (settings.systemPrompt.trim() !== '') shown.push('System prompt')
+  if (settings.temperature !== null) shown.push(`${SETTING_LABELS.temperature} ${settings.temperature}`)
+  if (settings.maxTokens !== null) shown.push(`${SETTING_LABELS.maxTokens} ${settings.maxTokens.toLocaleString('en-US')}`)
+  return shown
+}
+
 /** The request body for a conversation's messages under its settings. */
 export function toChatRequest(messages: ChatMessageDto[], settings?: ChatSettings): ChatRequest {
   if (!settings) return { messages }

@@ -25,6 +25,10 @@ export interface ChatTurn {
   lastEventId?: number
   /** Assistant turns: the server's cap on answer tokens, from `start`. */
   maxTokens?: number
+  /** Assistant turns: the model writing it, from `start` (kept so a reload that resumes past `start` still knows). */
+  model?: string
+  /** Assistant turns: what was left of the context window before the answer, from `start`. */
+  remainingAtStart?: number
 }
 
 /** One conversation of the list (its turns are stored apart, under their own key). */
