@@ -89,22 +89,7 @@ public sealed class PeerStack : IAsyncDisposable
         {
             var apiUrl = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
             // The connection string the AppHost gives the API for the emulator (OpenAIEmulatorResource).
-            api = Track(ServerProcess.Start(
-                "api", "dotnet", ["GptAspire.Api.dll"], Path.Combine(root, "GptAspire.Api", "bin", "Release", "net10.0"),
-                DotnetEnvironment(apiUrl,
-                    ("ConnectionStrings__openai", $"Endpoint={openAIBase.AbsoluteUri.TrimEnd('/')};Key={key};Model={Model}"),
-                    ("Chat__UsingEmulator", "true"),
-                    // The load client is one client on loopback driving thousands of streams: the per-client
-                    // limits and the live-stream cap are for the public, not for this measurement.
-                    ("Chat__RateLimits__BurstLimit", "1000000"),
-                    ("Chat__RateLimits__RequestsPerPeriod", "1000000"),
-                    ("Chat__RateLimits__ConcurrentStreams", "100000"),
-                    ("Chat__RateLimits__ConcurrentGenerations", "100000"),
-                    ("Chat__Streams__MaxLiveStreams", "100000"),
-                    // A generation nobody reads runs on for a while, for a reader to resume it (30 s by default):
-                    // the idle-memory streams would then still run, and end, during the first ladder levels.
-                    ("Chat__Streams__AbandonAfter", "00:00:01")),
-                apiUrl, context.LogDirectory, context.ServerCore));
+            api = Track(StartApi(context, "api", apiUrl, openAIBase, key));
             await api.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
         }
 
@@ -125,6 +110,11 @@ public sealed class PeerStack : IAsyncDisposable
             Peers.Add(await StartWebAsync(context, http, api, emulator));
         }
 
+        if (Wanted("api-redis"))
+        {
+            Peers.Add(await StartApiWithRedisAsync(context, http, emulator, openAIBase, key));
+        }
+
         if (Wanted("flask"))
         {
             Peers.Add(await StartFlaskAsync(context, http, emulator, openAIBase, key));
@@ -134,6 +124,54 @@ public sealed class PeerStack : IAsyncDisposable
         {
             Peers.Add(await StartAiSdkAsync(context, http, emulator, openAIBase, key));
         }
+    }
+
+    private static ServerProcess StartApi(BenchContext context, string name, Uri url, Uri openAIBase, string key, params (string, string)[] extra) =>
+        ServerProcess.Start(
+            name, "dotnet", ["GptAspire.Api.dll"], Path.Combine(context.RepoRoot, "GptAspire.Api", "bin", "Release", "net10.0"),
+            DotnetEnvironment(url, [
+                ("ConnectionStrings__openai", $"Endpoint={openAIBase.AbsoluteUri.TrimEnd('/')};Key={key};Model={Model}"),
+                ("Chat__UsingEmulator", "true"),
+                // The load client is one client on loopback driving thousands of streams: the per-client
+                // limits and the live-stream cap are for the public, not for this measurement.
+                ("Chat__RateLimits__BurstLimit", "1000000"),
+                ("Chat__RateLimits__RequestsPerPeriod", "1000000"),
+                ("Chat__RateLimits__ConcurrentStreams", "100000"),
+                ("Chat__RateLimits__ConcurrentGenerations", "100000"),
+                ("Chat__Streams__MaxLiveStreams", "100000"),
+                // A generation nobody reads runs on for a while, for a reader to resume it (30 s by default):
+                // the idle-memory streams would then still run, and end, during the first ladder levels.
+                ("Chat__Streams__AbandonAfter", "00:00:01"),
+                .. extra]),
+            url, context.LogDirectory, context.ServerCore);
+
+    // The API as several replicas run it: every event goes through the fenced append to Redis before its readers
+    // see it (README.md#several-api-replicas-an-answer-survives-its-replica). One replica takes the load, so the
+    // figures are the cost of that exact seam per answer; Redis's own CPU is its chain's.
+    private async Task<Peer> StartApiWithRedisAsync(BenchContext context, HttpClient http, ServerProcess emulator, Uri openAIBase, string key)
+    {
+        const string name = "api-redis";
+        const string description = "GptAspire.Api with its streams in Redis (the path of several replicas)";
+        if (await Commands.RunAsync("redis-server", ["--version"], context.RepoRoot, quiet: true) != 0)
+        {
+            return Skipped(name, description, "not installed: apt-get install -y redis-server");
+        }
+
+        var redisPort = ServerProcess.FreePort();
+        var redis = Track(ServerProcess.Start(
+            "redis", "redis-server", ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], context.RepoRoot,
+            new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{redisPort}/"), context.LogDirectory, context.ServerCore));
+        var url = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
+        var api = Track(StartApi(context, name, url, openAIBase, key, ("ConnectionStrings__streams", $"127.0.0.1:{redisPort},abortConnect=false")));
+        await api.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
+        return new Peer
+        {
+            Name = name,
+            Description = description,
+            Server = api,
+            Chain = [api, redis, emulator],
+            Request = ChatRequest(new Uri(api.Url, "api/chat/stream")),
+        };
     }
 
     private async Task<Peer> StartWebAsync(BenchContext context, HttpClient http, ServerProcess api, ServerProcess emulator)

@@ -32,7 +32,7 @@ var loadAverage = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllTe
 
 if (!args.Contains("--no-build"))
 {
-    var needsApi = only is null || only.Contains("api") || only.Contains("web");
+    var needsApi = only is null || only.Contains("api") || only.Contains("web") || only.Contains("api-redis");
     foreach (var project in needsApi ? ["GptAspire.OpenAIEmulator", "GptAspire.Api"] : new[] { "GptAspire.OpenAIEmulator" })
     {
         Console.WriteLine($"Building {project} (Release)...");
