@@ -12,6 +12,20 @@ const assistant = (content: string, status: ChatTurn['status'] = 'done'): ChatTu
 })
 
 describe('ChatMessage', () => {
+  it('says how the answer is going in words, and nothing for a plain finished one', () => {
+    const outcome = (turn: ChatTurn) => mount(ChatMessage, { props: { turn } }).find('[data-testid="message-outcome"]')
+
+    expect(outcome(assistant('Partial', 'streaming')).text()).toBe('Writing…')
+    expect(outcome(assistant('Whole')).exists()).toBe(false)
+    expect(
+      outcome({ ...assistant('Whole'), usage: { promptTokens: 10, completionTokens: 182, totalTokens: 192, remainingTokens: 500 } }).text(),
+    ).toBe('Done · 182 tokens')
+    expect(outcome(assistant('Part', 'stopped')).text()).toBe('Stopped')
+    expect(
+      outcome({ ...assistant('', 'error'), error: { code: 'connection_lost', message: 'Gone.', retryable: true } }).text(),
+    ).toBe('Failed: Connection lost')
+  })
+
   it('renders assistant Markdown, with partial text while streaming', () => {
     const w = mount(ChatMessage, { props: { turn: assistant('## Plan\n\n- one\n- **two', 'streaming') } })
 
@@ -124,6 +138,46 @@ describe('ChatMessage', () => {
 
       await w.get('[data-testid="retry-button"]').trigger('click')
       expect(w.emitted('retry')).toHaveLength(1)
+    })
+
+    it('shows one wait, counting down, and no stale "Try again in N s" after it', async () => {
+      vi.useFakeTimers()
+      const w = mount(ChatMessage, {
+        props: {
+          turn: failed({
+            code: 'rate_limited',
+            message: 'The AI service is busy (rate limit reached). Try again in 5 s.',
+            retryAfterSeconds: 5,
+            retryAt: Date.now() + 5000,
+            retryable: true,
+          }),
+          retriable: true,
+        },
+      })
+      const notice = () => w.get('[data-testid="error-notice"]').text()
+
+      expect(notice().match(/\d+ s/g)).toEqual(['5 s'])
+      expect(notice()).toContain('Try again in 5 s.')
+      await vi.advanceTimersByTimeAsync(2000)
+      expect(notice().match(/\d+ s/g)).toEqual(['3 s'])
+      await vi.advanceTimersByTimeAsync(3000)
+      expect(notice()).not.toMatch(/try again in/i)
+      expect(notice()).toContain('The AI service is busy (rate limit reached).')
+    })
+
+    it('reopened after the wait has passed, starts no countdown', () => {
+      const turn = failed({
+        code: 'rate_limited',
+        message: 'Please try again in 20s.',
+        retryAfterSeconds: 20,
+        retryAt: Date.now() - 3 * 60_000,
+        retryable: true,
+      })
+      const w = mount(ChatMessage, { props: { turn, retriable: true } })
+
+      expect(w.find('[data-testid="countdown"]').exists()).toBe(false)
+      expect(w.get('[data-testid="error-notice"]').text()).not.toMatch(/try again in/i)
+      expect(w.get('[data-testid="retry-button"]').attributes('disabled')).toBeUndefined()
     })
 
     it('shown again later, goes on from the seconds really left (another chat, a reload)', async () => {

@@ -685,3 +685,73 @@ describe('ChatView', () => {
     ])
   })
 })
+
+describe('ChatView: what the page says about itself', () => {
+  it('marks the model as the emulator when /api/info says the emulator answers', async () => {
+    const w = mountChat()
+
+    await waitFor(() => byTestId(w, 'emulator-badge').length === 1, 'the emulator badge')
+    expect(text(w, 'emulator-badge')).toBe('emulator')
+    expect(text(w, 'model-name')).toBe('gpt-test')
+  })
+
+  it('closes Settings with Esc and gives the focus back to its button', async () => {
+    const w = await mountChatWithLimits()
+    const button = w.get<HTMLButtonElement>('[data-testid="settings-button"]')
+    button.element.focus()
+    await button.trigger('click')
+    w.get<HTMLTextAreaElement>('[data-testid="settings-system-prompt"]').element.focus()
+
+    await w.get('[data-testid="settings-system-prompt"]').trigger('keydown', { key: 'Escape' })
+
+    expect(button.attributes('aria-expanded')).toBe('false')
+    expect(w.get('#chat-settings').isVisible()).toBe(false)
+    expect(document.activeElement).toBe(button.element)
+  })
+
+  it('names the settings that are not the defaults above the composer, and opens Settings from there', async () => {
+    const w = await mountChatWithLimits()
+    expect(byTestId(w, 'settings-in-effect')).toHaveLength(0)
+
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    await w.get('[data-testid="settings-system-prompt"]').setValue('Be brief.')
+    await w.get('[data-testid="settings-temperature"]').setValue('0.3')
+    await w.get('[data-testid="settings-button"]').trigger('click')
+    await waitFor(() => byTestId(w, 'settings-in-effect').length === 1, 'the settings line')
+    expect(text(w, 'settings-in-effect')).toContain('Using System prompt · Temperature 0.3')
+
+    // A new chat carries them: the line says so there too.
+    await type(w, 'Hi')
+    await waitFor(() => lastStatus(w) === 'done', 'answer')
+    await w.get('[data-testid="new-chat-button"]').trigger('click')
+    await waitFor(() => byTestId(w, 'settings-in-effect').length === 1, 'the line in the new chat')
+
+    await w.get('[data-testid="settings-in-effect-button"]').trigger('click')
+    expect(w.get('[data-testid="settings-button"]').attributes('aria-expanded')).toBe('true')
+    await waitFor(
+      () => document.activeElement === w.get('[data-testid="settings-system-prompt"]').element,
+      'the focus in the panel',
+    )
+  })
+
+  it('a reload mid-answer shows the answer`s model and context left before it ends', async () => {
+    const steps = answer(['Half', ' way', ' there'], { model: 'gpt-resumed', promptTokens: 100, contextWindow: 1000 })
+    api.handle(() => ({ steps: [...steps.slice(0, 3), { delay: 1500 }, ...steps.slice(3)] }))
+    const w = mountChat()
+    await type(w, 'Long one')
+    await waitFor(() => w.text().includes('Half way'), 'partial')
+    const key = currentConversationKey()
+    await waitFor(() => (localStorage.getItem(key) ?? '').includes('Half way'), 'stored')
+    const stored = localStorage.getItem(key)
+    w.unmount()
+    wrapper = undefined
+    localStorage.setItem(key, stored!)
+
+    const reloaded = mountChat()
+
+    expect(lastStatus(reloaded)).toBe('streaming')
+    await waitFor(() => text(reloaded, 'model-name') === 'gpt-resumed', 'the model of the resumed answer')
+    expect(text(reloaded, 'usage')).toContain('left in the context window')
+    expect(lastStatus(reloaded)).toBe('streaming')
+  })
+})
