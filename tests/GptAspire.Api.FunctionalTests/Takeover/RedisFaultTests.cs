@@ -34,7 +34,8 @@ public class RedisFaultTests(ReplicaProcesses replicas) : ReplicaProcessTest(rep
         await ownerReading;
         Assert.Equal(reference.Events.Text(), owner.Events.Text());
         Assert.Equal(Enumerable.Range(0, owner.Events.Count).Select(i => i.ToString()), owner.Events.Select(e => e.Id));
-        Assert.Contains("Redis had lost the stream; written again", A.Log, StringComparison.Ordinal);
+        // The owner writes the answer to Redis again once it can (its retries back off up to 2 s).
+        await Eventually.UntilAsync(() => A.Log.Contains("Redis had lost the stream; written again", StringComparison.Ordinal), "the owner to seed the answer again", cancellationToken: Timeout);
 
         // The reader on the other replica gets the whole answer too, once the owner wrote it again: its mirror reads
         // what it missed while Redis was gone, and does not give up while the owner lives.
