@@ -710,6 +710,7 @@ describe('ChatView: what the page says about itself', () => {
   })
 
   it('names the settings that are not the defaults above the composer, and opens Settings from there', async () => {
+    api.handle(() => ({ steps: answer(['Hello']) }))
     const w = await mountChatWithLimits()
     expect(byTestId(w, 'settings-in-effect')).toHaveLength(0)
 
