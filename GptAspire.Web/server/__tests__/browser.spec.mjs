@@ -1,11 +1,10 @@
 // The development server's Content-Security-Policy in a real Chromium: the page, Vite's hot
 // reload client and its WebSocket all work under it, with no violation reported.
 import fs from 'node:fs'
-import http from 'node:http'
 import path from 'node:path'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { listenOnLoopback, startProcess } from './support.mjs'
+import { startProcess, startStandInApi } from './support.mjs'
 
 /** CHROMIUM_PATH, else chromium on the PATH (what ./test.sh installs). */
 function findChromium() {
@@ -19,17 +18,11 @@ function findChromium() {
   throw new Error('No Chromium: set CHROMIUM_PATH or put chromium on the PATH (apt-get install chromium).')
 }
 
-/** @type {Awaited<ReturnType<typeof listenOnLoopback>>} */
+/** @type {Awaited<ReturnType<typeof startStandInApi>>} */
 let api
 
 beforeAll(async () => {
-  api = await listenOnLoopback(
-    http.createServer((req, res) => {
-      req.resume()
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end('{"model":"gpt-4o-mini","contextWindow":128000,"usingEmulator":true}')
-    }),
-  )
+  api = await startStandInApi()
 })
 afterAll(() => api.close())
 

@@ -1,10 +1,9 @@
 // Malformed requests, generated from a fixed seed (FUZZ_SEED to try others), sent over raw TCP
 // on loopback to the web server running as a process of its own, in front of a stand-in API.
 // No answer may be a 5xx, the process must not crash, and it must stay healthy and useful.
-import http from 'node:http'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listenOnLoopback, makeDist, spawnServer, startProcess } from './support.mjs'
+import { makeDist, spawnServer, startProcess, startStandInApi } from './support.mjs'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20251126)
 const PER_REQUEST_MS = 3000
@@ -196,47 +195,6 @@ function send(port, request) {
   })
 }
 
-/** A stand-in for the API: validates JSON, streams a short answer, knows stream r1. */
-async function startApi() {
-  const server = http.createServer((req, res) => {
-    /** @type {Buffer[]} */
-    const chunks = []
-    req.on('data', (chunk) => chunks.push(chunk))
-    req.on('error', () => res.destroy())
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://api')
-      /** @param {number} status */
-      const problem = (status) => {
-        res.writeHead(status, { 'content-type': 'application/problem+json' })
-        res.end(JSON.stringify({ status }))
-      }
-      const stream = () => {
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform' })
-        res.write('id: 0\nevent: start\ndata: {"requestId":"r1"}\n\n')
-        res.write('id: 1\nevent: token\ndata: {"text":"Hi"}\n\n')
-        res.end('id: 2\nevent: finish\ndata: {"reason":"stop"}\n\n')
-      }
-      if (url.pathname === '/api/chat/stream' && req.method === 'POST') {
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-          if (!Array.isArray(body?.messages) || body.messages.length === 0) return problem(400)
-        } catch {
-          return problem(400)
-        }
-        return stream()
-      }
-      if (url.pathname === '/api/chat/stream/r1' && req.method === 'GET') return stream()
-      if (url.pathname === '/api/chat/stream/r1/stop' && req.method === 'POST') return void res.writeHead(202).end()
-      if (url.pathname === '/api/info') {
-        res.writeHead(200, { 'content-type': 'application/json' })
-        return void res.end('{"model":"gpt-4o-mini","contextWindow":128000,"usingEmulator":true}')
-      }
-      problem(404)
-    })
-  })
-  return listenOnLoopback(server)
-}
-
 /**
  * Sends `count` generated requests, CONCURRENCY at a time; returns how often each status came back.
  * @param {string} base
@@ -287,13 +245,14 @@ async function expectStillServing(base) {
   expect(await chat.text()).toContain('event: finish')
 }
 
-/** @type {Awaited<ReturnType<typeof startApi>>} */
+/** @type {Awaited<ReturnType<typeof startStandInApi>>} */
 let api
 /** @type {Awaited<ReturnType<typeof makeDist>>} */
 let dist
 
 beforeAll(async () => {
-  api = await startApi()
+  // As the API does, it refuses a chat without messages.
+  api = await startStandInApi({ validateChat: true })
   dist = await makeDist()
 })
 afterAll(async () => {

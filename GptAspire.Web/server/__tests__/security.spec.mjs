@@ -5,32 +5,18 @@ import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createServer } from '../index.mjs'
 import { isCanonicalPath, PERMISSIONS_POLICY, resolveClientTrust } from '../security.mjs'
-import { listenOnLoopback, makeDist, rawRequest } from './support.mjs'
+import { makeDist, rawRequest, startStandInApi } from './support.mjs'
 
 const silent = pino({ level: 'silent' })
 
-/** Records what reaches the API; answers every path, as the API's own endpoints would. */
-async function startRecordingApi() {
-  /** @type {{ method: string, url: string, headers: http.IncomingHttpHeaders }[]} */
-  const requests = []
-  const server = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers })
-    req.resume()
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end('{"openapi":"3.1.1"}')
-    })
-  })
-  return { ...(await listenOnLoopback(server)), requests }
-}
-
-/** @type {Awaited<ReturnType<typeof startRecordingApi>>} */
+/** @type {Awaited<ReturnType<typeof startStandInApi>>} */
 let api
 /** @type {Awaited<ReturnType<typeof makeDist>>} */
 let dist
 
 beforeAll(async () => {
-  api = await startRecordingApi()
+  // Records what reaches the API; answers every path with 200, as the API's own endpoints would.
+  api = await startStandInApi({ routes: { '*': (req, res, { json }) => json(200, { openapi: '3.1.1' }) } })
   dist = await makeDist()
 })
 afterAll(async () => {

@@ -7,127 +7,12 @@ import path from 'node:path'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, resolveApiUrl, resolveMode } from '../index.mjs'
-import { capturingLogger, listenOnLoopback, makeDist, rawRequest, sleep, startProcess } from './support.mjs'
+import { capturingLogger, listenOnLoopback, makeDist, rawRequest, sleep, startProcess, startStandInApi } from './support.mjs'
 
 const silent = pino({ level: 'silent' })
 /** Whether this machine has an IPv6 loopback address: the cases on ::1 are skipped without it. */
 const hasIpv6Loopback = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1')
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
-
-/**
- * @typedef {object} UpstreamRequest
- * @property {string} url
- * @property {number | undefined} port The web server's end of the connection the request came on.
- * @property {http.IncomingHttpHeaders} headers
- * @property {Promise<number>} closed Resolves with the time the connection closed.
- * @property {boolean} aborted The client went away before the response ended.
- */
-
-/** @type {[number, string, unknown][]} */
-const GENERATION = [
-  [0, 'start', { requestId: 'r1', heartbeatSeconds: 15, maxTokens: 500 }],
-  [1, 'token', { text: 'Hel' }],
-  [2, 'token', { text: 'lo' }],
-  [3, 'token', { text: '!' }],
-  [4, 'usage', { promptTokens: 8, completionTokens: 3, totalTokens: 11, remainingTokens: 100 }],
-  [5, 'finish', { reason: 'stop' }],
-]
-
-/** A stand-in for the API: streams named events with real delays. */
-async function startUpstream() {
-  /** @type {UpstreamRequest[]} */
-  const requests = []
-  const server = http.createServer((req, res) => {
-    /** @type {(value: number) => void} */
-    let markClosed = () => {}
-    /** @type {UpstreamRequest} */
-    const record = {
-      url: req.url ?? '',
-      port: req.socket.remotePort,
-      headers: req.headers,
-      closed: new Promise((resolve) => (markClosed = resolve)),
-      aborted: false,
-    }
-    res.on('close', () => {
-      record.aborted = !res.writableFinished
-      markClosed(Date.now())
-    })
-    requests.push(record)
-    req.resume()
-
-    const sse = () => {
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache, no-transform',
-        'x-accel-buffering': 'no',
-      })
-      res.flushHeaders()
-    }
-    /** @param {number} id @param {string} name @param {unknown} data */
-    const event = (id, name, data) => res.write(`id: ${id}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
-    /** @param {number} status @param {string} title */
-    const problem = (status, title) => {
-      res.writeHead(status, { 'content-type': 'application/problem+json' })
-      res.end(JSON.stringify({ title, status }))
-    }
-    const url = new URL(req.url ?? '/', 'http://api')
-
-    if (url.pathname === '/api/chat/stream' && url.searchParams.has('full')) {
-      // The API is full (503) or the client is over its limit (429): the page counts down Retry-After.
-      const status = url.searchParams.get('full') === 'api' ? 503 : 429
-      res.writeHead(status, { 'content-type': 'application/problem+json', 'retry-after': '7' })
-      res.end(JSON.stringify({ title: status === 503 ? 'Busy.' : 'Too many requests.', status }))
-    } else if (req.url === '/api/chat/stream') {
-      sse()
-      void (async () => {
-        event(0, 'start', { requestId: 'r' })
-        await sleep(300)
-        if (res.destroyed) return
-        event(1, 'token', { text: 'Hi' })
-        await sleep(300)
-        if (res.destroyed) return
-        event(2, 'finish', { reason: 'stop' })
-        res.end()
-      })()
-    } else if (/^\/api\/chat\/stream\/[^/]+$/.test(url.pathname) && req.method === 'GET') {
-      // A reader joining a running generation: every event after Last-Event-ID, with its original id.
-      if (url.pathname !== '/api/chat/stream/r1') return problem(404, 'No such stream.')
-      const after = Number(req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? -1)
-      sse()
-      void (async () => {
-        for (const [id, name, data] of GENERATION.filter(([id]) => id > after)) {
-          if (res.destroyed) return
-          event(id, name, data)
-          await sleep(200)
-        }
-        res.end()
-      })()
-    } else if (/^\/api\/chat\/stream\/[^/]+\/stop$/.test(url.pathname) && req.method === 'POST') {
-      if (url.pathname === '/api/chat/stream/r1/stop') {
-        res.writeHead(202).end()
-      } else if (url.pathname === '/api/chat/stream/ended/stop') {
-        res.writeHead(200).end()
-      } else {
-        problem(404, 'No such stream.')
-      }
-    } else if (req.url === '/api/cut') {
-      // The API closing the connection mid-stream, with no terminal event.
-      sse()
-      event(0, 'start', { requestId: 'r' })
-      setTimeout(() => req.socket.destroy(), 300)
-    } else if (req.url === '/api/hang') {
-      sse()
-      event(0, 'start', { requestId: 'r' })
-    } else if (req.url === '/api/problem') {
-      res.writeHead(400, { 'content-type': 'application/problem+json' })
-      res.end(JSON.stringify({ title: 'One or more validation errors occurred.', status: 400, errors: { maxTokens: ['Too many.'] } }))
-    } else {
-      res.writeHead(404, { 'content-type': 'application/json' })
-      res.end('{"status":404}')
-    }
-  })
-  return { ...(await listenOnLoopback(server)), requests }
-}
 
 /**
  * Reads an event stream, noting when each event arrived.
@@ -157,7 +42,7 @@ async function readEvents(response, options = {}) {
   return events
 }
 
-/** @type {Awaited<ReturnType<typeof startUpstream>>} */
+/** @type {Awaited<ReturnType<typeof startStandInApi>>} */
 let upstream
 /** @type {Awaited<ReturnType<typeof makeDist>>} */
 let dist
@@ -165,7 +50,8 @@ let dist
 let distDir
 
 beforeAll(async () => {
-  upstream = await startUpstream()
+  // Streams with real delays: a token 300 ms after the start, the finish 300 ms after that.
+  upstream = await startStandInApi({ eventDelayMs: 300 })
   dist = await makeDist()
   distDir = dist.distDir
 })
