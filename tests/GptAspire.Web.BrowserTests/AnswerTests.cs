@@ -21,7 +21,7 @@ public sealed partial class AnswerTests(AppHostFixture app, BrowserFixture brows
             var result = await LastAnswer.EvaluateAsync<JsonElement>(
                 """
                 el => ({
-                  status: el.querySelector('[data-testid="message-status"]')?.textContent?.trim() ?? '',
+                  status: el.dataset.status ?? '',
                   spans: el.querySelectorAll('pre code [class^="hljs-"]').length
                 })
                 """,

@@ -50,7 +50,6 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
     /// <summary>The answer's rendered Markdown alone, without its status line.</summary>
     protected ILocator LastAnswerText => LastAnswer.Locator(".markdown");
 
-    protected ILocator LastStatus => LastAnswer.GetByTestId("message-status");
 
     /// <summary>The <c>traceparent</c> of every <c>POST /api/chat/stream</c> the page sent, in order.</summary>
     protected IReadOnlyList<string> ChatPosts => [.. _chatPosts];
@@ -141,7 +140,7 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
 
     /// <summary>Waits until the last answer has the given status (streaming, done, stopped or error).</summary>
     protected Task ExpectStatusAsync(string status, float timeout = Wait) =>
-        Expect(LastStatus).ToHaveTextAsync(status, new() { Timeout = timeout });
+        Expect(LastAnswer).ToHaveAttributeAsync("data-status", status, new() { Timeout = timeout });
 
     /// <summary>The status and the length of the answer's text, read in one go from the page.</summary>
     protected async Task<(string Status, int Length)> SampleAsync()
@@ -149,7 +148,7 @@ public abstract partial class BrowserTest(AppHostFixture app, BrowserFixture bro
         var sample = await LastAnswer.EvaluateAsync<JsonElement>(
             """
             el => ({
-              status: el.querySelector('[data-testid="message-status"]')?.textContent?.trim() ?? '',
+              status: el.dataset.status ?? '',
               length: el.querySelector('.markdown')?.textContent?.length ?? 0
             })
             """,

@@ -20,9 +20,9 @@ public sealed class PageOutcomeTests(AppHostFixture app, BrowserFixture browser)
         {
             var (filtered, failed, ordinary) = (AssistantMessages.Nth(0), AssistantMessages.Nth(1), AssistantMessages.Nth(2));
             await Expect(AssistantMessages).ToHaveCountAsync(3, new() { Timeout = Wait });
-            await Expect(filtered.GetByTestId("message-status")).ToHaveTextAsync("done", new() { Timeout = Short });
+            await Expect(filtered).ToHaveAttributeAsync("data-status", "done", new() { Timeout = Short });
             await Expect(filtered.GetByTestId("finish-notice")).ToHaveTextAsync("The answer was stopped by the content filter.", new() { Timeout = Short });
-            await Expect(failed.GetByTestId("message-status")).ToHaveTextAsync("error", new() { Timeout = Short });
+            await Expect(failed).ToHaveAttributeAsync("data-status", "error", new() { Timeout = Short });
             await Expect(failed.GetByTestId("error-notice")).ToContainTextAsync("The answer failed.", new() { Timeout = Short });
             // Retry belongs to the last answer only: an older failure is a record, not a button.
             await Expect(failed.GetByTestId("retry-button")).ToHaveCountAsync(0, new() { Timeout = Short });

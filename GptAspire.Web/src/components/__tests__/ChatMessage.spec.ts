@@ -31,7 +31,7 @@ describe('ChatMessage', () => {
 
     expect(w.find('h2').text()).toBe('Plan')
     expect(w.findAll('li')).toHaveLength(2)
-    expect(w.get('[data-testid="message-status"]').text()).toBe('streaming')
+    expect(w.get('[data-testid="message-assistant"]').attributes('data-status')).toBe('streaming')
     expect(w.get('.markdown').attributes()).toMatchObject({ 'aria-live': 'polite', 'aria-busy': 'true' })
   })
 

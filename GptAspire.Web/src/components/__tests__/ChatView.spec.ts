@@ -79,7 +79,7 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 3000) {
   await flushPromises()
 }
 
-const lastStatus = (w: VueWrapper) => byTestId(w, 'message-status').at(-1)?.text()
+const lastStatus = (w: VueWrapper) => byTestId(w, 'message-assistant').at(-1)?.attributes('data-status')
 
 const startEvent: Step = startStep({ promptTokens: 10, contextWindow: 1000, maxTokens: 500 })
 
@@ -126,7 +126,7 @@ describe('ChatView', () => {
     await type(w, 'First')
     await waitFor(() => lastStatus(w) === 'done', 'first answer')
     await type(w, 'Second')
-    await waitFor(() => byTestId(w, 'message-status').length === 2 && lastStatus(w) === 'done', 'second answer')
+    await waitFor(() => byTestId(w, 'message-assistant').length === 2 && lastStatus(w) === 'done', 'second answer')
 
     expect(api.requests[1]?.body.messages).toEqual([
       { role: 'user', content: 'First' },
@@ -591,7 +591,7 @@ describe('ChatView', () => {
 
     await w.get('[data-testid="settings-temperature"]').setValue('0.2')
     await type(w, 'Again')
-    await waitFor(() => byTestId(w, 'message-status').length === 2 && lastStatus(w) === 'done', 'second answer')
+    await waitFor(() => byTestId(w, 'message-assistant').length === 2 && lastStatus(w) === 'done', 'second answer')
     expect(api.posts()[1]?.body.temperature).toBe(0.2)
 
     // Saved with the conversation: a reload shows them again.
