@@ -152,7 +152,9 @@ public class ReplicaTests(ReplicasFixture fixture)
         var servedBy = new HashSet<string>();
         for (var round = 0; round < 5 && !servedBy.Any(r => r != generator); round++)
         {
-            var resumes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => ChatStream.ResumeAsync(web, requestId, before[^1].Id, Timeout)));
+            // More at once than the page's server keeps idle connections to api (after a replica was restarted, all
+            // of those may lead to one replica): the new ones are spread.
+            var resumes = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => ChatStream.ResumeAsync(web, requestId, before[^1].Id, Timeout)));
             foreach (var (response, rest) in resumes)
             {
                 using (response)
