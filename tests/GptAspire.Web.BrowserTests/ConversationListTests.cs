@@ -63,7 +63,7 @@ public sealed class ConversationListTests(AppHostFixture app, BrowserFixture bro
     [Fact(Timeout = Bounds.TestMs)]
     public async Task Settings_are_sent_with_every_request_and_saved_with_the_conversation()
     {
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).ClickAsync(new() { Timeout = Short });
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings", Exact = true }).ClickAsync(new() { Timeout = Short });
         await Page.GetByLabel("System prompt").FillAsync("Answer in one short paragraph.", new() { Timeout = Short });
         await Page.GetByLabel("Temperature (0–2)").FillAsync("0.4", new() { Timeout = Short });
         await Page.GetByLabel("Maximum answer tokens").FillAsync("20", new() { Timeout = Short });
@@ -92,7 +92,7 @@ public sealed class ConversationListTests(AppHostFixture app, BrowserFixture bro
         await Expect(Page.GetByTestId("settings-panel").GetByText("Use a number from 0 to 2, or leave it empty.")).ToBeVisibleAsync(new() { Timeout = Short });
 
         await Page.ReloadAsync(new() { Timeout = 60_000 });
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).ClickAsync(new() { Timeout = Wait });
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings", Exact = true }).ClickAsync(new() { Timeout = Wait });
         await Expect(Page.GetByLabel("System prompt")).ToHaveValueAsync("Answer in one short paragraph.", new() { Timeout = Short });
         await Expect(Page.GetByLabel("Temperature (0–2)")).ToHaveValueAsync("0.4", new() { Timeout = Short });
         await Expect(Page.GetByLabel("Maximum answer tokens")).ToHaveValueAsync("20", new() { Timeout = Short });
@@ -145,7 +145,7 @@ public sealed class ConversationListTests(AppHostFixture app, BrowserFixture bro
             null,
             new() { Timeout = Short });
         var (titleRight, clipped) = (box.GetProperty("right").GetDouble(), box.GetProperty("clipped").GetBoolean());
-        var firstButtonLeft = await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).EvaluateAsync<double>("b => b.getBoundingClientRect().left");
+        var firstButtonLeft = await Page.GetByRole(AriaRole.Button, new() { Name = "Settings", Exact = true }).EvaluateAsync<double>("b => b.getBoundingClientRect().left");
         Assert.True(titleRight <= firstButtonLeft, $"The title ends at {titleRight} px, under the Settings button at {firstButtonLeft} px.");
         Assert.True(clipped, "The title's text runs out of its box.");
     }

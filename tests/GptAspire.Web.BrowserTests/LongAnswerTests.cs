@@ -123,7 +123,7 @@ public sealed class LongAnswerTests(AppHostFixture app, BrowserFixture browser) 
         await Expect(Composer).ToBeVisibleAsync(new() { Timeout = Wait });
 
         // The answer may be as long as asked, whatever cap the server would apply by default.
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).ClickAsync(new() { Timeout = Short });
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings", Exact = true }).ClickAsync(new() { Timeout = Short });
         await Page.GetByLabel("Maximum answer tokens").FillAsync("4400", new() { Timeout = Short });
 
         await AskAsync("Tell me the whole story of streaming. [emulator:long=4000] [emulator:delay=5]");

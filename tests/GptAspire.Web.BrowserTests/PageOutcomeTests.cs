@@ -136,7 +136,7 @@ public sealed class PageOutcomeTests(AppHostFixture app, BrowserFixture browser)
     [Fact]
     public async Task An_invalid_setting_stops_Send_and_names_the_field_to_fix_against_the_server_limits()
     {
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).ClickAsync(new() { Timeout = Short });
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings", Exact = true }).ClickAsync(new() { Timeout = Short });
         var temperature = Page.GetByLabel("Temperature (0–2)");
         var maxTokens = Page.GetByLabel("Maximum answer tokens");
         await temperature.FillAsync("5", new() { Timeout = Short });
@@ -171,7 +171,7 @@ public sealed class PageOutcomeTests(AppHostFixture app, BrowserFixture browser)
     [Fact]
     public async Task Regenerate_writes_a_new_answer_at_temperature_1_and_the_same_one_at_0()
     {
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings" }).ClickAsync(new() { Timeout = Short });
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Settings", Exact = true }).ClickAsync(new() { Timeout = Short });
         var temperature = Page.GetByLabel("Temperature (0–2)");
         await temperature.FillAsync("1", new() { Timeout = Short });
         await AskAsync("How should I cache configuration? [emulator:delay=1]");
