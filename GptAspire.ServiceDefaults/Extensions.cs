@@ -20,8 +20,10 @@ public static class Extensions
     /// <summary>
     /// The activity sources and meters of Microsoft.Extensions.AI and the OpenAI .NET SDK, so that
     /// gen_ai spans (model, token usage) and metrics reach the dashboard beside the HTTP spans.
+    /// Microsoft.Extensions.AI names its source and meter "Experimental.Microsoft.Extensions.AI" while the GenAI
+    /// conventions are experimental; the unprefixed name is listened to as well, so a rename cannot lose the spans.
     /// </summary>
-    public static readonly string[] AiTelemetrySources = ["Experimental.Microsoft.Extensions.AI", "OpenAI.*", "GptAspire.*"];
+    public static readonly string[] AiTelemetrySources = ["Experimental.Microsoft.Extensions.AI", "Microsoft.Extensions.AI", "OpenAI.*", "GptAspire.*"];
 
     /// <summary>
     /// Adds service discovery, standard resilience for ordinary HTTP clients, health checks and
