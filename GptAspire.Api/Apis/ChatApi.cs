@@ -2,6 +2,7 @@ using System.Globalization;
 using GptAspire.Api.Extensions;
 using GptAspire.Api.Models;
 using GptAspire.Api.Services.Chat;
+using GptAspire.Api.Services.Tools;
 using GptAspire.Api.Services.ClientLimits;
 using GptAspire.Api.Services.Streams;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -129,7 +130,7 @@ public static class ChatApi
         };
     }
 
-    public static Ok<ChatInfo> GetInfo(ChatModelInfo model, ChatLimits limits) =>
+    public static Ok<ChatInfo> GetInfo(ChatModelInfo model, ChatLimits limits, ChatTools tools) =>
         TypedResults.Ok(new ChatInfo(
             model.Model,
             model.ContextWindow,
@@ -137,7 +138,8 @@ public static class ChatApi
             limits.MaxPromptTokens,
             limits.DefaultMaxTokens,
             limits.MaxOutputTokens,
-            ChatRequestValidator.MaxTemperature));
+            ChatRequestValidator.MaxTemperature,
+            [.. tools.Functions.Select(function => function.Name)]));
 
     // No id: from the start. Otherwise a whole number; the stream sends the events after it.
     private static bool TryParseEventId(string? value, out long afterId)

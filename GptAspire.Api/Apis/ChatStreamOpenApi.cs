@@ -23,6 +23,8 @@ public sealed class ChatStreamOpenApi : IOpenApiDocumentTransformer
     [
         (ChatEventNames.Start, typeof(StartEvent), "First: who answers, the token budget, the heartbeat interval."),
         (ChatEventNames.Token, typeof(TokenEvent), "Each content delta, flushed at once."),
+        (ChatEventNames.ToolCall, typeof(ToolCallEvent), "The model calls a tool (arguments complete); the tool starts running."),
+        (ChatEventNames.ToolResult, typeof(ToolResultEvent), "A tool call ended: its result or an error, and how long it ran."),
         (ChatEventNames.Usage, typeof(UsageEvent), "After the last token."),
         (ChatEventNames.Finish, typeof(FinishEvent), "Last, on success (or after a stop)."),
         (ChatEventNames.Error, typeof(ErrorEvent), "Last, on failure."),
@@ -71,7 +73,8 @@ public sealed class ChatStreamOpenApi : IOpenApiDocumentTransformer
 
         document.AddComponent<IOpenApiSchema>(EventSchemaName, new OpenApiSchema
         {
-            Description = "One server-sent event of a chat stream (event, id and one line of JSON data). Order: start, token*, "
+            Description = "One server-sent event of a chat stream (event, id and one line of JSON data). Order: start, then "
+                + "token, tool_call and tool_result in the order they happen (each call's tool_result after its tool_call), "
                 + "usage, finish | error; exactly one finish or error, last. A ': ping' comment line is sent after each "
                 + "heartbeat interval of silence.",
             OneOf = variants,
@@ -95,9 +98,28 @@ public sealed class ChatStreamOpenApi : IOpenApiDocumentTransformer
 
         foreach (var property in dataType.GetProperties())
         {
-            if (property.GetCustomAttribute<JsonIgnoreAttribute>()?.Condition == JsonIgnoreCondition.WhenWritingNull)
+            var propertyName = JsonNamingPolicy.CamelCase.ConvertName(property.Name);
+            var omittedWhenNull = property.GetCustomAttribute<JsonIgnoreAttribute>()?.Condition == JsonIgnoreCondition.WhenWritingNull;
+            if (omittedWhenNull)
             {
-                data.Required?.Remove(JsonNamingPolicy.CamelCase.ConvertName(property.Name));
+                // Left out rather than sent as null: not required, and never null when present.
+                data.Required?.Remove(propertyName);
+            }
+
+            if (!properties.TryGetValue(propertyName, out var propertySchema) || propertySchema is not OpenApiSchema member)
+            {
+                continue;
+            }
+
+            if (omittedWhenNull && member.Type is { } type)
+            {
+                member.Type = type & ~JsonSchemaType.Null;
+            }
+
+            if (property.PropertyType == typeof(System.Text.Json.JsonElement?))
+            {
+                // Any JSON value: the arguments are an object (null when the model's were not JSON), a result anything.
+                member.Type = omittedWhenNull ? null : JsonSchemaType.Object | JsonSchemaType.Null;
             }
         }
 

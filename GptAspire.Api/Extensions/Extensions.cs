@@ -2,6 +2,7 @@ using System.ClientModel.Primitives;
 using GptAspire.Api.Services.Chat;
 using GptAspire.Api.Services.Streams;
 using GptAspire.Api.Services.Streams.Redis;
+using GptAspire.Api.Services.Tools;
 using GptAspire.Api.Services.Upstream;
 using Microsoft.Extensions.AI;
 using OpenAI;
@@ -52,8 +53,9 @@ public static class Extensions
         // The store hands the answers this replica takes over to the chat service (resolved when needed: it needs the store).
         builder.Services.AddSingleton<IChatGenerationRunner>(services => services.GetRequiredService<ChatStreamService>());
         builder.AddChatStreamStore();
+        var tools = builder.AddChatTools();
 
-        builder.AddOpenAIChatClient(connection, settings.RecordMessageContent);
+        builder.AddOpenAIChatClient(connection, settings.RecordMessageContent, tools);
         if (!settings.UsingEmulator)
         {
             builder.Services.AddSingleton(connection);
@@ -63,6 +65,26 @@ public static class Extensions
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// Registers the tools the model may call (<c>Chat:Tools</c>): the two built-in ones, and how they run. Add one of
+    /// your own with <see cref="ChatToolsServiceCollectionExtensions.AddChatTool(IServiceCollection, AIFunction)"/>.
+    /// </summary>
+    public static ChatToolsOptions AddChatTools(this IHostApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(ChatToolsOptions.SectionName);
+        builder.Services.AddOptions<ChatToolsOptions>()
+            .Bind(section)
+            .Validate(o => o.MaxRounds > 0, "Chat:Tools:MaxRounds must be positive.")
+            .Validate(o => o.Timeout > TimeSpan.Zero, "Chat:Tools:Timeout must be positive.")
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<ChatTools>();
+        builder.Services.AddSingleton<ToolRunner>();
+        builder.Services.AddChatTool(services => BuiltInTools.CurrentTime(services.GetService<TimeProvider>() ?? TimeProvider.System));
+        builder.Services.AddChatTool(BuiltInTools.Calculate());
+        return section.Get<ChatToolsOptions>() ?? new ChatToolsOptions();
     }
 
     /// <summary>
@@ -114,7 +136,8 @@ public static class Extensions
     /// <c>/openai/v1</c> endpoint), with OpenTelemetry. Its HttpClient has no total timeout and no retries: an answer
     /// may stream for minutes, and a request whose first token was sent must never be sent again.
     /// </summary>
-    public static IHostApplicationBuilder AddOpenAIChatClient(this IHostApplicationBuilder builder, OpenAIConnection connection, bool recordMessageContent)
+    public static IHostApplicationBuilder AddOpenAIChatClient(
+        this IHostApplicationBuilder builder, OpenAIConnection connection, bool recordMessageContent, ChatToolsOptions tools)
     {
         // ServiceDefaults gives every HttpClient the standard resilience handler, whose 30 s total timeout
         // would cut long answers and whose retries would pay for an answer twice.
@@ -135,12 +158,21 @@ public static class Extensions
             });
 #pragma warning restore EXTEXP0001
 
-        builder.Services.AddChatClient(services =>
+        var pipeline = builder.Services.AddChatClient(services =>
             {
                 var transport = new HttpClientPipelineTransport(
                     services.GetRequiredService<IHttpClientFactory>().CreateClient(OpenAIConnectionName));
                 return CreateChatClient(connection, transport).AsIChatClient();
-            })
+            });
+        if (tools.Enabled)
+        {
+            // Outermost: each round is its own gen_ai span, and the library's execute_tool spans sit between them.
+            pipeline.Use((inner, services) => new ToolInvokingChatClient(
+                inner, services.GetRequiredService<ToolRunner>(), services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ChatToolsOptions>>(),
+                services.GetService<ILoggerFactory>()));
+        }
+
+        pipeline
             .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent)
             .Use(inner => new CompactUpdatesChatClient(inner))
             // Inside the OpenTelemetry client, so that the gen_ai span's error status never carries the upstream body.

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace GptAspire.Api.Models;
@@ -10,6 +11,8 @@ public static class ChatEventNames
 {
     public const string Start = "start";
     public const string Token = "token";
+    public const string ToolCall = "tool_call";
+    public const string ToolResult = "tool_result";
     public const string Usage = "usage";
     public const string Finish = "finish";
     public const string Error = "error";
@@ -53,6 +56,9 @@ public static class ChatErrorCodes
     /// <summary>The API failed while generating the answer (a bug, logged as an error).</summary>
     public const string InternalError = "internal_error";
 
+    /// <summary>The model asked for more rounds of tool calls than <c>Chat:Tools:MaxRounds</c> allows.</summary>
+    public const string ToolRoundsExceeded = "tool_rounds_exceeded";
+
     /// <summary>The answer cannot be continued: the shared store lost it and the replica that generated it is gone.</summary>
     public const string ServerUnavailable = "server_unavailable";
 }
@@ -74,7 +80,27 @@ public sealed record StartEvent(
 /// <summary>Data of a <c>token</c> event: one content delta, sent as soon as it arrives.</summary>
 public sealed record TokenEvent(string Text);
 
-/// <summary>Data of the <c>usage</c> event, after the last token.</summary>
+/// <summary>
+/// Data of a <c>tool_call</c> event: the model asked for a tool, and it starts running. Sent once the call's
+/// arguments are complete; parallel calls each get their own event.
+/// </summary>
+/// <param name="CallId">The model's id of the call; its <c>tool_result</c> has the same.</param>
+/// <param name="Name">The tool's name.</param>
+/// <param name="Arguments">The arguments as a JSON object; null when the model's arguments were not valid JSON.</param>
+public sealed record ToolCallEvent(string CallId, string Name, JsonElement? Arguments);
+
+/// <summary>Data of a <c>tool_result</c> event: how a call ended, with exactly one of its result or an error.</summary>
+/// <param name="Result">What the tool returned, as JSON.</param>
+/// <param name="Error">Why the call failed, in words (the model reads it too).</param>
+/// <param name="DurationMs">How long the call ran, in milliseconds.</param>
+public sealed record ToolResultEvent(
+    string CallId,
+    string Name,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Result,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
+    long DurationMs);
+
+/// <summary>Data of the <c>usage</c> event, after the last token (the sum over every call to the model).</summary>
 public sealed record UsageEvent(int PromptTokens, int CompletionTokens, int TotalTokens, int RemainingTokens);
 
 /// <summary>Data of the <c>finish</c> event: why the model stopped.</summary>
@@ -91,5 +117,7 @@ public sealed record ErrorEvent(
 /// <param name="DefaultMaxTokens">The cap on answer tokens when a request sets no <c>maxTokens</c>.</param>
 /// <param name="MaxOutputTokens">The largest <c>maxTokens</c> a request may ask for.</param>
 /// <param name="MaxTemperature">The largest <c>temperature</c> a request may ask for (the smallest is 0).</param>
+/// <param name="Tools">The names of the tools the model may call (empty when <c>Chat:Tools:Enabled</c> is off).</param>
 public sealed record ChatInfo(
-    string Model, int ContextWindow, bool UsingEmulator, int MaxPromptTokens, int DefaultMaxTokens, int MaxOutputTokens, double MaxTemperature);
+    string Model, int ContextWindow, bool UsingEmulator, int MaxPromptTokens, int DefaultMaxTokens, int MaxOutputTokens, double MaxTemperature,
+    IReadOnlyList<string> Tools);

@@ -46,10 +46,12 @@ public class OpenApiContractTests(ApiFixture fixture)
         var events = schemas["ChatStreamEvent"]!["oneOf"]!.AsArray()
             .Select(e => (Name: e!["properties"]!["event"]!["enum"]![0]!.GetValue<string>(), Data: e["properties"]!["data"]!["$ref"]!.GetValue<string>()));
         Assert.Equal(
-            [("start", "StartEvent"), ("token", "TokenEvent"), ("usage", "UsageEvent"), ("finish", "FinishEvent"), ("error", "ErrorEvent")],
+            [("start", "StartEvent"), ("token", "TokenEvent"), ("tool_call", "ToolCallEvent"), ("tool_result", "ToolResultEvent"),
+             ("usage", "UsageEvent"), ("finish", "FinishEvent"), ("error", "ErrorEvent")],
             events.Select(e => (e.Name, e.Data.Split('/')[^1])));
         Assert.Contains("content_filter", schemas["FinishEvent"]!["properties"]!["reason"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.Contains("rate_limited", schemas["ErrorEvent"]!["properties"]!["code"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Contains("tool_rounds_exceeded", schemas["ErrorEvent"]!["properties"]!["code"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
     }
 
     // The document of the API in Development (the only environment that serves it), without its servers: their

@@ -4,6 +4,7 @@ using System.Text.Json;
 using GptAspire.Api.Models;
 using GptAspire.Api.Services.ClientLimits;
 using GptAspire.Api.Services.Streams;
+using GptAspire.Api.Services.Tools;
 using GptAspire.Api.Services.Upstream;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.AI;
@@ -28,8 +29,9 @@ public abstract record ChatStart
 }
 
 /// <summary>
-/// Runs chat answers from the <see cref="IChatClient"/> as the API's named events: <c>start</c>, <c>token</c>*,
-/// <c>usage</c>, <c>finish</c>, or <c>error</c> last on failure. A generation runs on its own, not on the request
+/// Runs chat answers from the <see cref="IChatClient"/> as the API's named events: <c>start</c>, then the answer's
+/// <c>token</c>s, <c>tool_call</c>s and <c>tool_result</c>s in the order they happen, <c>usage</c>, <c>finish</c>, or
+/// <c>error</c> last on failure. The tools run in the client's pipeline (<see cref="ToolInvokingChatClient"/>). A generation runs on its own, not on the request
 /// that started it, and writes its events to the <see cref="ChatStreamStore"/>, where any connection can read
 /// them. It also continues the answers this replica takes over from another one. All OpenAI-specific handling of
 /// the API lives here and in <see cref="UpstreamErrors"/>.
@@ -42,6 +44,9 @@ public sealed partial class ChatStreamService(
     IClientGenerationLimiter generations,
     ChatMetrics metrics,
     ChatStreamStore store,
+    ChatTools tools,
+    ToolRunner toolRunner,
+    IOptions<ChatToolsOptions> toolOptions,
     IOptions<JsonOptions> json,
     ILogger<ChatStreamService> logger) : IChatGenerationRunner
 {
@@ -108,7 +113,7 @@ public sealed partial class ChatStreamService(
 
         // The generation keeps the request's trace (Activity.Current flows) but not its cancellation.
         var messages = stored.Messages.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)).ToList();
-        var call = new Call(messages, stored.MaxTokens, stored.Temperature, stored.Seed, promptTokens, Before: null);
+        var call = new Call(messages, stored.MaxTokens, stored.Temperature, stored.Seed, promptTokens, Before: null, Unanswered: []);
         _ = Task.Run(async () =>
         {
             using (lease)
@@ -138,17 +143,14 @@ public sealed partial class ChatStreamService(
 
         var frames = new ChatStreamFrameWriter(_json, stream.NextId);
         var generation = takeover.Generation;
-        var partial = PartialAnswer(stream);
-        var produced = partial.Length == 0 ? 0 : tokenCounter.Count(partial);
+        var soFar = AnswerSoFar.Read(stream, _json);
+        var produced = soFar.Text.Length == 0 ? 0 : tokenCounter.Count(soFar.Text);
         var messages = generation.Messages.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)).ToList();
-        if (partial.Length > 0)
-        {
-            messages.Add(new ChatMessage(ChatRole.Assistant, partial));
-        }
+        messages.AddRange(soFar.Messages);
 
         var call = new Call(
             messages, generation.MaxTokens - produced, generation.Temperature, generation.Seed, generation.PromptTokens + produced,
-            new Before(partial, generation.PromptTokens, produced));
+            new Before(soFar.TrailingText, generation.PromptTokens, produced, soFar.Rounds), soFar.Unanswered);
         if (takeover.StopRequested)
         {
             stream.TryAbort(GenerationAbortReason.Stopped);
@@ -160,23 +162,6 @@ public sealed partial class ChatStreamService(
 
         await RunAsync(stream, frames, call);
     }, CancellationToken.None);
-
-    // The text of the token events so far.
-    private string PartialAnswer(ChatStreamBuffer stream)
-    {
-        var frames = new List<ReadOnlyMemory<byte>>();
-        stream.CopyFrames(0, int.MaxValue, long.MaxValue, frames);
-        var text = new StringBuilder();
-        foreach (var frame in frames)
-        {
-            if (ChatStreamEvent.NameOf(frame.Span) == ChatEventNames.Token)
-            {
-                text.Append(JsonSerializer.Deserialize<TokenEvent>(ChatStreamEvent.Data(frame.Span), _json)!.Text);
-            }
-        }
-
-        return text.ToString();
-    }
 
     private async Task RunAsync(ChatStreamBuffer stream, ChatStreamFrameWriter frames, Call call)
     {
@@ -201,11 +186,13 @@ public sealed partial class ChatStreamService(
             MaxOutputTokens = Math.Max(1, call.MaxTokens),
             Temperature = (float?)call.Temperature,
             Seed = call.Seed,
+            Tools = tools.Functions.Count > 0 ? [.. tools.Functions] : null,
         };
 
         var cancellation = stream.GenerationAborted;
         var seam = call.Before is { Text.Length: > 0 } before ? new ContinuationSeam(before.Text) : null;
         var answer = new StringBuilder();
+        var toolEvents = new ToolEvents(call.Before?.Rounds ?? 0, toolOptions.Value.MaxRounds);
         string? finishReason = null;
         UsageDetails? usage = null;
         ErrorEvent? error = null;
@@ -213,7 +200,17 @@ public sealed partial class ChatStreamService(
 
         try
         {
-            if (call.MaxTokens <= 0)
+            // Calls that were running when the replica before this one stopped: run here, once, before the model goes on.
+            if (call.Unanswered.Count > 0 && !cancellation.IsCancellationRequested)
+            {
+                tooLarge = !await RunUnansweredAsync(stream, frames, call, cancellation);
+            }
+
+            if (tooLarge)
+            {
+                // The stream is full; nothing more is asked for.
+            }
+            else if (call.MaxTokens <= 0)
             {
                 // A taken-over answer that already used its whole cap.
                 finishReason = FinishReasons.Length;
@@ -229,10 +226,32 @@ public sealed partial class ChatStreamService(
 
                     foreach (var content in update.Contents)
                     {
-                        if (content is UsageContent usageContent)
+                        switch (content)
                         {
-                            usage = usageContent.Details;
+                            case UsageContent usageContent:
+                                // Every call to the model (one per round of tools) reports its own usage: the answer's is the sum.
+                                (usage ??= new UsageDetails()).Add(usageContent.Details);
+                                break;
+                            case FunctionCallContent or FunctionResultContent when toolEvents.Next(content, frames) is { } toolEvent:
+                                if (store.Append(stream, toolEvent) == AppendResult.LimitReached)
+                                {
+                                    frames.Rewind();
+                                    tooLarge = true;
+                                }
+
+                                break;
                         }
+
+                        if (tooLarge || toolEvents.RoundsExceeded)
+                        {
+                            break;
+                        }
+                    }
+
+                    if (tooLarge || toolEvents.RoundsExceeded)
+                    {
+                        // Leaving the loop disposes the client's enumerator: the calls of the extra round never run.
+                        break;
                     }
 
                     var text = update.Text;
@@ -285,6 +304,10 @@ public sealed partial class ChatStreamService(
         if (tooLarge)
         {
             error = GenerationEndings.StreamTooLarge();
+        }
+        else if (toolEvents.RoundsExceeded && abort == GenerationAbortReason.None)
+        {
+            error = GenerationEndings.ToolRoundsExceeded(toolOptions.Value.MaxRounds);
         }
         else if (error is null && GenerationEndings.ErrorFor(abort) is { } ending)
         {
@@ -339,11 +362,51 @@ public sealed partial class ChatStreamService(
         return true;
     }
 
-    /// <summary>One call to the model: the messages, the rest of the token cap, and what came before a takeover.</summary>
-    private sealed record Call(List<ChatMessage> Messages, int MaxTokens, double? Temperature, long Seed, int PromptTokens, Before? Before);
+    // Runs the calls a takeover found without results, appends their tool_result events and gives the model their
+    // results after the calls. False when the stream refused an event (its limit).
+    private async Task<bool> RunUnansweredAsync(ChatStreamBuffer stream, ChatStreamFrameWriter frames, Call call, CancellationToken cancellation)
+    {
+        var runs = call.Unanswered.Select(async pending =>
+        {
+            using var activity = Source.StartActivity($"execute_tool {pending.Name}");
+            activity?.SetTag("gen_ai.operation.name", "execute_tool");
+            activity?.SetTag("gen_ai.tool.name", pending.Name);
+            activity?.SetTag("gen_ai.tool.call.id", pending.CallId);
+            return await toolRunner.RunAsync(tools.Find(pending.Name), pending, new AIFunctionArguments(pending.Arguments), cancellation);
+        });
+        var outcomes = await Task.WhenAll(runs);
 
-    /// <summary>The answer so far when a takeover continues it, and what the first call cost.</summary>
-    private sealed record Before(string Text, int PromptTokens, int CompletionTokens);
+        var results = call.Messages[^1].Role == ChatRole.Tool ? call.Messages[^1] : new ChatMessage(ChatRole.Tool, []);
+        if (!ReferenceEquals(results, call.Messages[^1]))
+        {
+            call.Messages.Add(results);
+        }
+
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var pending = call.Unanswered[i];
+            var content = outcomes[i].ToContent(pending.CallId);
+            results.Contents.Add(content);
+            if (store.Append(stream, frames.Event(ChatEventNames.ToolResult, ToolEvents.ResultEvent(pending.Name, content, outcomes[i]))) == AppendResult.LimitReached)
+            {
+                frames.Rewind();
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// One call to the model: the messages, the rest of the token cap, what came before a takeover and the calls it
+    /// left without results.
+    /// </summary>
+    private sealed record Call(
+        List<ChatMessage> Messages, int MaxTokens, double? Temperature, long Seed, int PromptTokens, Before? Before,
+        IReadOnlyList<FunctionCallContent> Unanswered);
+
+    /// <summary>The answer so far when a takeover continues it (its text after the last tool event), what the first call cost.</summary>
+    private sealed record Before(string Text, int PromptTokens, int CompletionTokens, int Rounds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat stream {RequestId} failed upstream: {ErrorCode} (status {UpstreamStatus}, upstream request {UpstreamRequestId}, {FailureKind})")]
     private static partial void LogUpstreamFailure(ILogger logger, string requestId, string errorCode, int? upstreamStatus, string? upstreamRequestId, string? failureKind);

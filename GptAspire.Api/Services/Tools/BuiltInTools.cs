@@ -1,0 +1,58 @@
+using System.ComponentModel;
+using System.Globalization;
+using Microsoft.Extensions.AI;
+
+namespace GptAspire.Api.Services.Tools;
+
+/// <summary>
+/// The two tools the API offers the model out of the box. Both need no network and are safe with any input: a time
+/// zone is looked up by name, an expression is parsed by <see cref="ArithmeticExpression"/>, never run as code.
+/// </summary>
+public static class BuiltInTools
+{
+    public const string CurrentTimeName = "get_current_time";
+    public const string CalculateName = "calculate";
+
+    /// <summary>The current date and time in an IANA time zone.</summary>
+    public static AIFunction CurrentTime(TimeProvider time) => AIFunctionFactory.Create(
+        ([Description("An IANA time zone, such as Asia/Tokyo, Europe/London or America/New_York.")] string timeZone) =>
+            CurrentTimeIn(timeZone, time.GetUtcNow()),
+        CurrentTimeName,
+        "Gets the current date and time in an IANA time zone.");
+
+    /// <summary>Exact decimal arithmetic on an expression.</summary>
+    public static AIFunction Calculate() => AIFunctionFactory.Create(
+        ([Description("Arithmetic on decimal numbers with + - * / % ^ and parentheses, such as (12.5 + 7) * 3.")] string expression) =>
+            new Calculation(expression, ArithmeticExpression.Evaluate(expression)),
+        CalculateName,
+        "Calculates an arithmetic expression exactly.");
+
+    public static CurrentTimeResult CurrentTimeIn(string? timeZone, DateTimeOffset utcNow)
+    {
+        TimeZoneInfo zone;
+        try
+        {
+            zone = string.IsNullOrWhiteSpace(timeZone) || timeZone.Length > 64
+                ? throw new TimeZoneNotFoundException()
+                : TimeZoneInfo.FindSystemTimeZoneById(timeZone.Trim());
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            throw new ToolInputException($"'{Shorten(timeZone)}' is not an IANA time zone such as Asia/Tokyo.");
+        }
+
+        var local = TimeZoneInfo.ConvertTime(utcNow, zone);
+        var offset = local.Offset;
+        return new CurrentTimeResult(
+            zone.Id,
+            local.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture),
+            (offset < TimeSpan.Zero ? "-" : "+") + offset.ToString(@"hh\:mm", CultureInfo.InvariantCulture),
+            local.DayOfWeek.ToString());
+    }
+
+    private static string Shorten(string? text) => text is null ? "" : text.Length <= 64 ? text : text[..64] + "…";
+
+    public sealed record CurrentTimeResult(string TimeZone, string LocalTime, string UtcOffset, string DayOfWeek);
+
+    public sealed record Calculation(string Expression, decimal Value);
+}
