@@ -79,7 +79,8 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
         const text = event.data.text
         update(streamingId.value, (turn) => ({ ...turn, content: turn.content + text, lastEventId: event.id }))
       } else if (event.name === ChatEventName.ToolCall) {
-        // A card where the call happened in the answer: after the text so far.
+        // A card where the call happened in the answer: after the text so far. A call the server
+        // sends again under another id shows once.
         const { callId, name } = event.data
         const args = event.data.arguments
         const call = { callId, name, arguments: typeof args === 'object' && !Array.isArray(args) ? args : null }

@@ -224,7 +224,8 @@ function isChatTurn(value: unknown): value is ChatTurn {
 /** A tool call this page cannot read costs its card, never the answer it is in. */
 function withReadableTools(turn: ChatTurn): ChatTurn {
   if (turn.tools === undefined) return turn
-  const tools = Array.isArray(turn.tools) ? turn.tools.filter(isToolCall) : []
+  if (!Array.isArray(turn.tools)) return { ...turn, tools: [] }
+  const tools = turn.tools.filter(isToolCall)
   return tools.length === turn.tools.length ? turn : { ...turn, tools }
 }
 
