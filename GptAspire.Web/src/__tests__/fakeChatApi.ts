@@ -131,6 +131,18 @@ export function answer(
   ]
 }
 
+/** A `tool_call` event as the API sends it: the call's arguments are complete, the tool is about to run. */
+export function toolCall(callId: string, name: string, args: Record<string, unknown> | null = {}): Step {
+  const data: ChatEventMap['tool_call'] = { callId, name, arguments: args }
+  return { event: 'tool_call', data }
+}
+
+/** A `tool_result` event: what the tool returned, or its error. */
+export function toolResult(callId: string, name: string, outcome: { result: unknown } | { error: string }, durationMs = 12): Step {
+  const data: ChatEventMap['tool_result'] = { callId, name, ...outcome, durationMs }
+  return { event: 'tool_result', data }
+}
+
 /** Cuts the connection once what was written has left: the client sees every byte, then a reset. */
 function cut(res: http.ServerResponse) {
   res.write('', () => res.destroy())

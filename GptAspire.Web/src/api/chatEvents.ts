@@ -40,6 +40,8 @@ export interface ChatRequest {
 export const ChatEventName = {
   Start: 'start',
   Token: 'token',
+  ToolCall: 'tool_call',
+  ToolResult: 'tool_result',
   Usage: 'usage',
   Finish: 'finish',
   Error: 'error',
@@ -63,6 +65,25 @@ export interface StartEventData {
 
 export interface TokenEventData {
   text: string
+}
+
+/** A tool call whose arguments are complete, sent before the tool runs. Parallel calls each get one. */
+export interface ToolCallEventData {
+  /** Pairs the call with its `tool_result`. */
+  callId: string
+  name: string
+  /** The parsed JSON arguments; `null` when the model's arguments were not valid JSON. */
+  arguments: Record<string, unknown> | null
+}
+
+/** How a tool call ended: exactly one of `result` and `error`. */
+export interface ToolResultEventData {
+  callId: string
+  name: string
+  /** Any JSON value the tool returned. */
+  result?: unknown
+  error?: string
+  durationMs: number
 }
 
 export interface UsageEventData {
@@ -102,6 +123,8 @@ export const CHAT_ERROR_CODES = [
   'server_unavailable',
   /** The API failed while generating the answer. */
   'internal_error',
+  /** The model kept asking for tools past the server's limit of rounds. */
+  'tool_rounds_exceeded',
 ] as const
 
 export type ChatErrorCode = (typeof CHAT_ERROR_CODES)[number]
@@ -117,13 +140,16 @@ export interface ErrorEventData {
 export interface ChatEventMap {
   start: StartEventData
   token: TokenEventData
+  tool_call: ToolCallEventData
+  tool_result: ToolResultEventData
   usage: UsageEventData
   finish: FinishEventData
   error: ErrorEventData
 }
 
 /**
- * Order: `start, token*, usage, finish` or `start?, token*, error`.
+ * Order: `start, token*, usage, finish` or `start?, token*, error`; after `start`, text and tool calls
+ * interleave in the order they happened (`tool_call`+ then their `tool_result`s, then more tokens).
  * Exactly one `finish` or `error` arrives, last.
  */
 export const TERMINAL_EVENTS: readonly ChatEventName[] = [ChatEventName.Finish, ChatEventName.Error]

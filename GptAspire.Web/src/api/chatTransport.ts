@@ -243,6 +243,12 @@ export function createChatTransport(options: ChatTransportOptions = {}): ChatTra
       case ChatEventName.Token:
         if (typeof event.data.text !== 'string') return false
         break
+      case ChatEventName.ToolCall:
+        if (typeof event.data.callId !== 'string' || typeof event.data.name !== 'string') return false
+        break
+      case ChatEventName.ToolResult:
+        if (typeof event.data.callId !== 'string' || typeof event.data.durationMs !== 'number') return false
+        break
       case ChatEventName.Usage:
         run.usage = event.data
         break

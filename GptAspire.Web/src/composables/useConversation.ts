@@ -1,10 +1,11 @@
 import { computed, onScopeDispose, shallowRef, watch, type ComputedRef, type Ref } from 'vue'
 import { ChatEventName, type ChatMessageDto } from '@/api/chatEvents'
 import { toChatRequest, type ChatSettings } from '@/lib/chatSettings'
+import { answerText, toolEventCount } from '@/lib/answerParts'
 import { createConversationStore, newId, unfinishedAnswer, type ChatTurn, type ConversationStore } from '@/lib/conversationStore'
 import { useChatStream, type ChatStreamResult, type UseChatStreamOptions, type UseChatStreamReturn } from './useChatStream'
 
-export type { ChatTurn, ChatTurnStatus } from '@/lib/conversationStore'
+export type { ChatToolCall, ChatTurn, ChatTurnStatus } from '@/lib/conversationStore'
 
 export interface UseConversationOptions
   extends Pick<UseChatStreamOptions, 'url' | 'fetch' | 'reconnectDelaysMs' | 'defaultHeartbeatSeconds'> {
@@ -77,6 +78,25 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
       if (event.name === ChatEventName.Token) {
         const text = event.data.text
         update(streamingId.value, (turn) => ({ ...turn, content: turn.content + text, lastEventId: event.id }))
+      } else if (event.name === ChatEventName.ToolCall) {
+        // A card where the call happened in the answer: after the text so far. A call the server
+        // sends again under another id shows once.
+        const { callId, name } = event.data
+        const args = event.data.arguments
+        const call = { callId, name, arguments: typeof args === 'object' && !Array.isArray(args) ? args : null }
+        update(streamingId.value, (turn) =>
+          turn.tools?.some((c) => c.callId === callId)
+            ? turn
+            : { ...turn, tools: [...(turn.tools ?? []), { ...call, at: turn.content.length }], lastEventId: event.id },
+        )
+      } else if (event.name === ChatEventName.ToolResult) {
+        const { callId, result, error, durationMs } = event.data
+        const outcome = typeof error === 'string' ? { error } : { result: result ?? null }
+        update(streamingId.value, (turn) => ({
+          ...turn,
+          tools: turn.tools?.map((c) => (c.callId === callId ? { ...c, ...outcome, durationMs } : c)),
+          lastEventId: event.id,
+        }))
       } else if (event.name === ChatEventName.Start) {
         const { requestId, maxTokens, model, remainingTokens } = event.data
         update(streamingId.value, (turn) => ({
@@ -109,8 +129,9 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
     if (!turn) return null
     if (turn.usage) return { tokens: turn.usage.completionTokens, remaining: turn.usage.remainingTokens }
     if (turn.lastEventId === undefined) return null
-    // Event ids number the stream from `start` (0): the id of the latest token is the count so far.
-    const tokens = Math.max(0, turn.lastEventId)
+    // Event ids number the stream from `start` (0): the id of the latest event, less the tool
+    // calls' events, is the count of tokens so far.
+    const tokens = Math.max(0, turn.lastEventId - toolEventCount(turn))
     if (tokens === 0 && turn.status !== 'streaming') return null
     // Kept with the answer from its `start`: a reload that resumes past `start` still knows it.
     const atStart = turn.remainingAtStart
@@ -138,7 +159,7 @@ export function useConversation(options: UseConversationOptions = {}): UseConver
   function history(): ChatMessageDto[] {
     return messages.value
       .filter((turn) => turn.role === 'user' || turn.status === 'done')
-      .map(({ role, content }) => ({ role, content }))
+      .map((turn) => ({ role: turn.role, content: answerText(turn) }))
   }
 
   async function answer(): Promise<ChatStreamResult> {

@@ -9,6 +9,24 @@ import { DEFAULT_SETTINGS, normalizeSettings, type ChatSettings } from './chatSe
 
 export type ChatTurnStatus = 'streaming' | 'done' | 'stopped' | 'error'
 
+/**
+ * A tool the model called during an answer: where in the answer it happened and, once its
+ * `tool_result` came, how it ended. Neither `result` nor `error` while it runs.
+ */
+export interface ChatToolCall {
+  callId: string
+  name: string
+  /** The parsed arguments; `null` when the model's were not valid JSON. */
+  arguments: Record<string, unknown> | null
+  /** Where it happened: the length of the answer's `content` when the call arrived. */
+  at: number
+  /** Any JSON value the tool returned (`null` included). */
+  result?: unknown
+  error?: string
+  /** Set with the outcome. */
+  durationMs?: number
+}
+
 /** One message of a conversation, as the page keeps and stores it: the only copy of an answer. */
 export interface ChatTurn {
   id: string
@@ -29,6 +47,8 @@ export interface ChatTurn {
   model?: string
   /** Assistant turns: what was left of the context window before the answer, from `start`. */
   remainingAtStart?: number
+  /** Assistant turns: the tools called, in order, each placed in `content` by its `at`. */
+  tools?: ChatToolCall[]
 }
 
 /** One conversation of the list (its turns are stored apart, under their own key). */
@@ -135,7 +155,7 @@ export function createConversationStore(options: ConversationStoreOptions = {}):
       setAside(turnsKey(id))
       return []
     }
-    const turns = value.messages.filter(isChatTurn)
+    const turns = value.messages.filter(isChatTurn).map(withReadableTools)
     return turns.map((turn, index) =>
       // Only the last answer can still be running on the server (it is resumed); one that never
       // got its requestId is kept as it was.
@@ -198,6 +218,27 @@ function isChatTurn(value: unknown): value is ChatTurn {
     (turn.requestId === undefined || typeof turn.requestId === 'string') &&
     (turn.lastEventId === undefined || Number.isInteger(turn.lastEventId)) &&
     (turn.maxTokens === undefined || Number.isInteger(turn.maxTokens))
+  )
+}
+
+/** A tool call this page cannot read costs its card, never the answer it is in. */
+function withReadableTools(turn: ChatTurn): ChatTurn {
+  if (turn.tools === undefined) return turn
+  if (!Array.isArray(turn.tools)) return { ...turn, tools: [] }
+  const tools = turn.tools.filter(isToolCall)
+  return tools.length === turn.tools.length ? turn : { ...turn, tools }
+}
+
+function isToolCall(value: unknown): value is ChatToolCall {
+  if (!isRecord(value)) return false
+  const call = value as Partial<ChatToolCall>
+  return (
+    typeof call.callId === 'string' &&
+    typeof call.name === 'string' &&
+    (call.arguments === null || isRecord(call.arguments)) &&
+    Number.isInteger(call.at) &&
+    (call.error === undefined || typeof call.error === 'string') &&
+    (call.durationMs === undefined || typeof call.durationMs === 'number')
   )
 }
 

@@ -13,11 +13,14 @@ import {
   type FinishEventData,
   type StartEventData,
   type TokenEventData,
+  type ToolCallEventData,
+  type ToolResultEventData,
   type UsageEventData,
 } from '../chatEvents'
 
 interface Schema {
   $ref?: string
+  title?: string
   type?: string | string[]
   properties?: Record<string, Schema>
   required?: string[]
@@ -49,6 +52,15 @@ const events = {
     maxTokens: 'optional',
   } satisfies Shape<StartEventData>,
   token: { text: 'required' } satisfies Shape<TokenEventData>,
+  // `arguments` is always sent: null when the model's arguments were not valid JSON.
+  tool_call: { callId: 'required', name: 'required', arguments: 'required' } satisfies Shape<ToolCallEventData>,
+  tool_result: {
+    callId: 'required',
+    name: 'required',
+    result: 'optional',
+    error: 'optional',
+    durationMs: 'required',
+  } satisfies Shape<ToolResultEventData>,
   usage: {
     promptTokens: 'required',
     completionTokens: 'required',
@@ -80,11 +92,19 @@ const sorted = (values: readonly string[]) => [...values].sort()
 describe('the SSE contract of chatEvents.ts against the API`s OpenAPI document', () => {
   const streamEvents = resolve(schemas.ChatStreamEvent!).oneOf!.map((variant) => ({
     name: variant.properties!.event!.enum![0]!,
+    title: variant.title,
+    dataRef: variant.properties!.data!.$ref,
     data: resolve(variant.properties!.data!),
   }))
 
   it('has the same event names, in the same order', () => {
     expect(streamEvents.map((e) => e.name)).toEqual(Object.values(ChatEventName))
+  })
+
+  it('titles each event by its name, with its data under the name`s component (tool_call: ToolCallEvent)', () => {
+    const component = (name: string) =>
+      `#/components/schemas/${name.replace(/(?:^|_)(\w)/g, (_, letter: string) => letter.toUpperCase())}Event`
+    for (const event of streamEvents) expect([event.title, event.dataRef]).toEqual([event.name, component(event.name)])
   })
 
   it.each(Object.entries(events))('`%s` carries the same fields, required and optional alike', (name, shape) => {

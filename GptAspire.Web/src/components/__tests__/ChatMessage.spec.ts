@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
 import { mount } from '@vue/test-utils'
 import ChatMessage from '../ChatMessage.vue'
-import type { ChatTurn } from '@/composables/useConversation'
+import type { ChatToolCall, ChatTurn } from '@/composables/useConversation'
 
 const assistant = (content: string, status: ChatTurn['status'] = 'done'): ChatTurn => ({
   id: 'a1',
@@ -99,6 +99,63 @@ describe('ChatMessage', () => {
     // The end shows at once.
     await w.setProps({ turn: assistant('First words, more. Done.', 'done') })
     expect(answer().text()).toBe('First words, more. Done.')
+  })
+
+  describe('tool calls', () => {
+    const call = (callId: string, at: number, outcome: Partial<ChatToolCall> = {}): ChatToolCall => ({
+      callId,
+      name: 'calculate',
+      arguments: { expression: '2*3' },
+      at,
+      ...outcome,
+    })
+    /** The answer in order: a paragraph's text, or a card as `[callId status]`. */
+    const order = (w: ReturnType<typeof mount>) =>
+      [...w.get('.markdown').element.querySelectorAll('.markdown__block > p, [data-tool-call]')].map((el) =>
+        el instanceof HTMLDetailsElement ? `[${el.dataset.toolCall} ${el.dataset.toolStatus}]` : el.textContent,
+      )
+
+    it('shows each call as a card where it happened, between the text before and after it', () => {
+      const turn = {
+        ...assistant('Let me check.It is **6**.'),
+        tools: [call('c1', 13, { result: { value: 6 }, durationMs: 3 }), call('c2', 13, { error: 'Bad.', durationMs: 1 })],
+      }
+      const w = mount(ChatMessage, { props: { turn } })
+
+      expect(order(w)).toEqual(['Let me check.', '[c1 done]', '[c2 error]', 'It is 6.'])
+      expect(w.find('strong').text()).toBe('6')
+    })
+
+    it('shows a running call at once, not the wait for the first token, and a later card on the next frame', async () => {
+      const turn = { ...assistant('', 'streaming'), tools: [call('c1', 0)] }
+      const w = mount(ChatMessage, { props: { turn } })
+
+      expect(w.find('[data-testid="first-token-wait"]').exists()).toBe(false)
+      expect(order(w)).toEqual(['[c1 running]'])
+
+      await w.setProps({ turn: { ...turn, content: 'Six.', tools: [call('c1', 0, { result: 6, durationMs: 2 })] } })
+      await new Promise((resolve) => requestAnimationFrame(resolve))
+      expect(order(w)).toEqual(['[c1 done]', 'Six.'])
+    })
+
+    it('shows a call as interrupted once the answer ended without its result', async () => {
+      const w = mount(ChatMessage, { props: { turn: { ...assistant('Checking.', 'streaming'), tools: [call('c1', 9)] } } })
+      expect(order(w)).toEqual(['Checking.', '[c1 running]'])
+
+      await w.setProps({ turn: { ...assistant('Checking.', 'stopped'), tools: [call('c1', 9)] } })
+
+      expect(order(w)).toEqual(['Checking.', '[c1 interrupted]'])
+    })
+
+    it('copies the answer`s words, each stretch around a call its own paragraph', async () => {
+      const writeText = vi.fn(() => Promise.resolve())
+      Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+      const w = mount(ChatMessage, { props: { turn: { ...assistant('Let me check.It is 6.'), tools: [call('c1', 13, { result: 6, durationMs: 1 })] } } })
+
+      await w.get('[data-testid="copy-answer-button"]').trigger('click')
+
+      expect(writeText).toHaveBeenCalledWith('Let me check.\n\nIt is 6.')
+    })
   })
 
   it('offers Copy answer once the answer ended, and Regenerate when asked to', async () => {
@@ -201,6 +258,19 @@ describe('ChatMessage', () => {
 
       const filtered = mount(ChatMessage, { props: { turn: { ...assistant('Some text'), finishReason: 'content_filter' } } })
       expect(filtered.get('[data-testid="finish-notice"]').text()).toBe('The answer was stopped by the content filter.')
+    })
+
+    it('names a failure from too many tool rounds, with the server`s words and Retry', () => {
+      const w = mount(ChatMessage, {
+        props: {
+          turn: failed({ code: 'tool_rounds_exceeded', message: 'The model asked for tools too many times.', retryable: true }),
+          retriable: true,
+        },
+      })
+
+      expect(w.get('[data-testid="message-outcome"]').text()).toBe('Failed: Too many tool calls')
+      expect(w.get('[data-testid="error-notice"]').text()).toContain('Too many tool calls. The model asked for tools too many times.')
+      expect(w.find('[data-testid="retry-button"]').exists()).toBe(true)
     })
 
     it('shows a filtered prompt without Retry', () => {

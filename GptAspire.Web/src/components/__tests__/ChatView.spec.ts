@@ -8,6 +8,8 @@ import {
   sleep,
   startFakeChatApi,
   startStep,
+  toolCall,
+  toolResult,
   until,
   type FakeChatApi,
   type Step,
@@ -335,6 +337,41 @@ describe('ChatView', () => {
     expect(byTestId(second, 'message-user').map((m) => m.text())).toEqual(['Remember me'])
     expect(second.get('[data-testid="message-assistant"] .markdown').text()).toBe('Remembered')
     expect(lastStatus(second)).toBe('done')
+  })
+
+  it('shows a tool call`s card while it runs, then its result, then the answer; after a reload it is still there', async () => {
+    const ending = answer([]).slice(1)
+    api.handle(() => ({
+      steps: [
+        startStep(),
+        toolCall('c1', 'calculate', { expression: '(12.5+7)*3' }),
+        { delay: 400 },
+        toolResult('c1', 'calculate', { result: { expression: '(12.5+7)*3', value: 58.5 } }, 17),
+        { delay: 200 },
+        { event: 'token', data: { text: 'It is 58.5.' } },
+        ...ending,
+      ],
+    }))
+    const w = mountChat()
+    const card = () => w.get('[data-testid="message-assistant"] [data-tool-call="c1"]')
+    await type(w, 'What is (12.5+7)*3?')
+
+    await waitFor(() => card().attributes('data-tool-status') === 'running', 'the running card')
+    expect(card().get('summary').text()).toContain('Running…')
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).not.toContain('58.5.')
+    await waitFor(() => card().attributes('data-tool-status') === 'done', 'the result')
+    expect(card().get('summary').text()).toContain('Done in 17 ms')
+    await waitFor(() => lastStatus(w) === 'done', 'the answer')
+    expect(w.get('[data-testid="message-assistant"] .markdown').text()).toMatch(/Done in 17 ms.*It is 58\.5\.$/s)
+
+    w.unmount()
+    wrapper = undefined
+    const reloaded = mountChat()
+
+    const kept = reloaded.get('[data-testid="message-assistant"] [data-tool-call="c1"]')
+    expect(kept.attributes('data-tool-status')).toBe('done')
+    await kept.get('summary').trigger('click')
+    expect(kept.get('[data-testid="tool-call-result"]').text()).toContain('"value": 58.5')
   })
 
   it('resumes an answer that was streaming when the page was reloaded, from where it was', async () => {

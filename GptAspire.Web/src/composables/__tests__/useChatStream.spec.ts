@@ -7,6 +7,8 @@ import {
   sleep,
   startFakeChatApi,
   startStep,
+  toolCall,
+  toolResult,
   until,
   type FakeChatApi,
   type Step,
@@ -51,6 +53,49 @@ function cutAnswer(pieces: string[], cutAfter: number, gapMs = 50): Step[] {
 }
 
 describe('useChatStream (over the chat transport)', () => {
+  it('passes tool calls and their results on, typed and in order, between the tokens', async () => {
+    api.handle(() => ({
+      steps: [
+        startStep(),
+        { event: 'token', data: { text: 'Let me check.' } },
+        toolCall('c1', 'get_current_time', { timeZone: 'Asia/Tokyo' }),
+        toolCall('c2', 'calculate', { expression: '(12.5+7)*3' }),
+        toolResult('c2', 'calculate', { result: { expression: '(12.5+7)*3', value: 58.5 } }, 3),
+        toolResult('c1', 'get_current_time', { error: 'Unknown time zone.' }, 7),
+        // One the page cannot read (no callId) is skipped, not passed on half-made.
+        { event: 'tool_call', data: { name: 'calculate', arguments: null } },
+        { event: 'token', data: { text: 'It is 58.5.' } },
+        { event: 'usage', data: { promptTokens: 20, completionTokens: 2, totalTokens: 22, remainingTokens: 4074 } },
+        { event: 'finish', data: { reason: 'stop' } },
+      ],
+    }))
+    const { chat, text, events } = setup()
+
+    const result = await chat.send(request)
+
+    expect(result.status).toBe('done')
+    expect(text.value).toBe('Let me check.It is 58.5.')
+    expect(events.map((e) => `${e.id} ${e.name}`)).toEqual([
+      '0 start',
+      '1 token',
+      '2 tool_call',
+      '3 tool_call',
+      '4 tool_result',
+      '5 tool_result',
+      '7 token',
+      '8 usage',
+      '9 finish',
+    ])
+    expect(events.filter((e) => e.name === 'tool_call').map((e) => e.data)).toEqual([
+      { callId: 'c1', name: 'get_current_time', arguments: { timeZone: 'Asia/Tokyo' } },
+      { callId: 'c2', name: 'calculate', arguments: { expression: '(12.5+7)*3' } },
+    ])
+    expect(events.filter((e) => e.name === 'tool_result').map((e) => e.data)).toEqual([
+      { callId: 'c2', name: 'calculate', result: { expression: '(12.5+7)*3', value: 58.5 }, durationMs: 3 },
+      { callId: 'c1', name: 'get_current_time', error: 'Unknown time zone.', durationMs: 7 },
+    ])
+  })
+
   it('POSTs the request as JSON to the relative endpoint, asking for an event stream', async () => {
     api.handle(() => ({ steps: answer(['Hi']) }))
     const { chat } = setup()

@@ -70,6 +70,29 @@ describe('conversationStore', () => {
     expect(saved.messages.map((m) => m.content)).toEqual(todayTurns.messages.map((m) => m.content))
   })
 
+  it('reads answers stored before tool calls exactly as they were, with no cards', () => {
+    localStorage.setItem(`${LIST_KEY}.c1`, JSON.stringify(todayTurns))
+    const store = createConversationStore()
+
+    const turns = store.loadTurns('c1')
+
+    // The earlier streaming answer stops with the page (as always); every other turn is as stored.
+    expect(turns).toEqual(todayTurns.messages.map((m) => (m.id === 'a1' ? { ...m, status: 'stopped' } : m)))
+    expect(turns.some((t) => 'tools' in t)).toBe(false)
+  })
+
+  it('keeps an answer`s tool calls; one it cannot read costs its card, never the answer', () => {
+    const call = { callId: 'c1', name: 'calculate', arguments: { expression: '2*3' }, at: 4, result: { value: 6 }, durationMs: 3 }
+    const broken = { callId: 'c2', name: 'calculate', arguments: '2*3', at: 4 }
+    const stored = { id: 'a', role: 'assistant', content: 'Six: 6', status: 'done', tools: [call, broken] }
+    localStorage.setItem(`${LIST_KEY}.c1`, JSON.stringify({ version: 1, messages: [stored] }))
+    const store = createConversationStore()
+
+    const [turn] = store.loadTurns('c1')
+
+    expect(turn).toEqual({ ...stored, tools: [call] })
+  })
+
   it('takes over the single conversation of a page from before the list', () => {
     localStorage.setItem(LEGACY_STORAGE_KEY, JSON.stringify(todayTurns))
     const store = createConversationStore()
