@@ -18,6 +18,7 @@ export const FAKE_INFO: ChatInfo = {
   defaultMaxTokens: 4096,
   maxOutputTokens: 16384,
   maxTemperature: 2,
+  tools: ['get_current_time', 'calculate'],
 }
 
 export type Step =

@@ -189,4 +189,6 @@ export interface ChatInfo {
   maxOutputTokens: number
   /** The largest `temperature` a request may ask for (the smallest is 0). */
   maxTemperature: number
+  /** The names of the tools the model may call (empty when the server's tools are off). */
+  tools: string[]
 }

@@ -79,6 +79,7 @@ const info = {
   defaultMaxTokens: 'required',
   maxOutputTokens: 'required',
   maxTemperature: 'required',
+  tools: 'required',
 } satisfies Shape<ChatInfo>
 
 /** The schema's fields in the same form as a Shape. */
