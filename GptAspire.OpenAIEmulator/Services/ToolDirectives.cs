@@ -80,13 +80,30 @@ public static class ToolDirectives
         }
     }
 
-    // The first ']' outside the arguments' own brackets and strings; for text whose strings never close
-    // (deliberately broken JSON), the first ']' outside its brackets alone.
-    private static int ClosingBracket(string text, int from) => Scan(text, from, strings: true) is var end and >= 0 ? end : Scan(text, from, strings: false);
+    // The first ']' that closes no '[' of the arguments and lies outside their strings; for arguments whose
+    // strings never close, the same ignoring strings; for brackets that never balance, the last ']' before
+    // the next directive. So deliberately broken JSON still ends where the writer meant it to.
+    private static int ClosingBracket(string text, int from)
+    {
+        var end = Scan(text, from, strings: true);
+        if (end < 0)
+        {
+            end = Scan(text, from, strings: false);
+        }
+
+        if (end >= 0 || from >= text.Length)
+        {
+            return end;
+        }
+
+        var next = text.IndexOf(Prefix, from, StringComparison.OrdinalIgnoreCase);
+        var last = text.LastIndexOf(']', next < 0 ? text.Length - 1 : next - 1);
+        return last >= from ? last : -1;
+    }
 
     private static int Scan(string text, int from, bool strings)
     {
-        var depth = 0;
+        var open = new Stack<char>();
         var inString = false;
         for (var i = from; i < text.Length; i++)
         {
@@ -111,10 +128,13 @@ public static class ToolDirectives
                     inString = true;
                     break;
                 case '{' or '[':
-                    depth++;
+                    open.Push(c);
                     break;
-                case '}' or ']' when depth > 0:
-                    depth--;
+                case '}' when open.TryPeek(out var top) && top == '{':
+                    open.Pop();
+                    break;
+                case ']' when open.TryPeek(out var top) && top == '[':
+                    open.Pop();
                     break;
                 case ']':
                     return i;
