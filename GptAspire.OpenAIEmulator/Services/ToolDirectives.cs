@@ -12,6 +12,7 @@ public sealed record ForcedToolCall(string Name, string Arguments);
 public static class ToolDirectives
 {
     private const string Prefix = "[emulator:tool=";
+    private const string DirectiveStart = "[emulator:";
 
     public static IReadOnlyList<ForcedToolCall> Parse(string? text)
     {
@@ -81,31 +82,31 @@ public static class ToolDirectives
     }
 
     // The first ']' that closes no '[' of the arguments and lies outside their strings; for arguments whose
-    // strings never close, the same ignoring strings; for brackets that never balance, the last ']' before
-    // the next directive. So deliberately broken JSON still ends where the writer meant it to.
+    // strings never close, the same ignoring strings; for brackets that never balance, the last ']'. Only up to
+    // the next directive, which no arguments contain: so deliberately broken JSON still ends where it was meant to.
     private static int ClosingBracket(string text, int from)
     {
-        var end = Scan(text, from, strings: true);
+        var next = text.IndexOf(DirectiveStart, from, StringComparison.OrdinalIgnoreCase);
+        var limit = next < 0 ? text.Length : next;
+        var end = Scan(text, from, limit, strings: true);
         if (end < 0)
         {
-            end = Scan(text, from, strings: false);
+            end = Scan(text, from, limit, strings: false);
         }
 
-        if (end >= 0 || from >= text.Length)
+        if (end < 0 && limit > from)
         {
-            return end;
+            end = text.LastIndexOf(']', limit - 1, limit - from);
         }
 
-        var next = text.IndexOf(Prefix, from, StringComparison.OrdinalIgnoreCase);
-        var last = text.LastIndexOf(']', next < 0 ? text.Length - 1 : next - 1);
-        return last >= from ? last : -1;
+        return end;
     }
 
-    private static int Scan(string text, int from, bool strings)
+    private static int Scan(string text, int from, int limit, bool strings)
     {
         var open = new Stack<char>();
         var inString = false;
-        for (var i = from; i < text.Length; i++)
+        for (var i = from; i < limit; i++)
         {
             var c = text[i];
             if (inString)

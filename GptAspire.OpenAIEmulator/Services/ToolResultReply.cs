@@ -98,6 +98,12 @@ public static class ToolResultReply
         try
         {
             json = JsonDocument.Parse(text).RootElement.Clone();
+            // A function that returns JSON text reaches here serialized once more, as a JSON string.
+            if (json.ValueKind == JsonValueKind.String && json.GetString() is { } inner && inner.TrimStart().StartsWith('{'))
+            {
+                json = JsonDocument.Parse(inner).RootElement.Clone();
+            }
+
             return json.ValueKind == JsonValueKind.Object;
         }
         catch (JsonException)
