@@ -70,6 +70,16 @@ public sealed class ToolCallBehaviourTests(EmulatorFixture emulator)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task Without_tools_a_tool_directive_changes_nothing_in_the_answer()
+    {
+        var plain = await CompleteAsync(Chat.Body("Tell me about harbours"));
+        var withDirective = await CompleteAsync(Chat.Body("""Tell me about harbours [emulator:tool=calculate {"expression": "1+1"}]"""));
+
+        Assert.Equal("stop", FinishReason(withDirective));
+        Assert.Equal(Content(plain), Content(withDirective));
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Required_or_a_named_tool_makes_a_call_even_when_the_question_asks_for_none()
     {
         var required = Body("Explain how lighthouses work");

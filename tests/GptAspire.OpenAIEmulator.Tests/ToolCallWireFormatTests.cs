@@ -156,6 +156,22 @@ public sealed class ToolCallWireFormatTests(EmulatorFixture emulator)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task Argument_fragments_are_paced_like_tokens()
+    {
+        using var client = emulator.CreateHttpClient();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        using var response = await Chat.SendAsync(client, Chat.OpenAIPath, Body("What time is it in Tokyo? [emulator:delay=60]", stream: true), Cancellation);
+
+        var events = await Chat.TimedEventsAsync(response, clock, Cancellation);
+        var toolChunks = events.Where(@event => @event.Payload.Contains("\"tool_calls\"", StringComparison.Ordinal)).ToList();
+        Assert.True(toolChunks.Count >= 4, $"{toolChunks.Count} tool call chunks");
+        // One delay per chunk after the first: a burst would arrive within a few milliseconds.
+        Assert.True(toolChunks[^1].At - toolChunks[0].At >= TimeSpan.FromMilliseconds(60 * (toolChunks.Count - 1) * 0.8),
+            $"{toolChunks.Count} chunks in {(toolChunks[^1].At - toolChunks[0].At).TotalMilliseconds} ms");
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Max_tokens_cuts_the_arguments_with_finish_reason_length()
     {
         using var client = emulator.CreateHttpClient();
