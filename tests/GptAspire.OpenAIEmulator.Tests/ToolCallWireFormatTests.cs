@@ -172,6 +172,27 @@ public sealed class ToolCallWireFormatTests(EmulatorFixture emulator)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task Drop_cuts_the_connection_in_the_middle_of_the_arguments()
+    {
+        using var client = emulator.CreateHttpClient();
+        var received = new List<string>();
+
+        using var response = await Chat.SendAsync(client, Chat.OpenAIPath, Body("""Go [emulator:drop] [emulator:tool=calculate {"expression": "1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9"}]""", stream: true), Cancellation);
+        await Assert.ThrowsAnyAsync<IOException>(async () =>
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation));
+            while (await reader.ReadLineAsync(Cancellation) is { } line)
+            {
+                received.Add(line);
+            }
+        });
+
+        Assert.Contains(received, line => line.Contains("\"arguments\":\"{", StringComparison.Ordinal));
+        Assert.DoesNotContain(received, line => line.Contains("finish_reason\":\"", StringComparison.Ordinal));
+        Assert.DoesNotContain("data: [DONE]", received);
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Max_tokens_cuts_the_arguments_with_finish_reason_length()
     {
         using var client = emulator.CreateHttpClient();
