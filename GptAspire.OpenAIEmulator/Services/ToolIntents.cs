@@ -6,7 +6,8 @@ namespace GptAspire.OpenAIEmulator.Services;
 
 /// <summary>
 /// What a question asks that one of the app's two tools does, as a model would see it: the time in a place
-/// (<c>get_current_time</c>, <c>{"timeZone": IANA zone}</c>, from a small city table or a zone named as is) and
+/// (<c>get_current_time</c>, <c>{"timeZone": IANA zone}</c>, from a small city table or a zone named as is, when
+/// the question asks what time it is, or says "time" beside a place) and
 /// arithmetic (<c>calculate</c>, <c>{"expression": ...}</c>, two or more numbers joined by + - * / ^ %). A question
 /// can ask for several (the time in two cities, and a sum): the calls come in the order they are asked.
 /// </summary>
@@ -31,11 +32,19 @@ public static partial class ToolIntents
     public static IReadOnlyList<ForcedToolCall> Match(string question, IReadOnlyCollection<string> offered)
     {
         var found = new List<(int At, ForcedToolCall Call)>();
-        if (offered.Contains(TimeTool) && TimeQuestion().Match(question) is { Success: true } asked)
+        if (offered.Contains(TimeTool))
         {
             var zones = Zones(question);
-            // "What time is it?" with no place: a model asks for UTC rather than guess where the user is.
-            found.AddRange(zones.Count > 0 ? zones.Select(zone => (zone.At, TimeCall(zone.Zone))) : [(asked.Index, TimeCall("UTC"))]);
+            var asked = TimeQuestion().Match(question);
+            if (zones.Count > 0 && (asked.Success || TimeWord().IsMatch(question)))
+            {
+                found.AddRange(zones.Select(zone => (zone.At, TimeCall(zone.Zone))));
+            }
+            else if (asked.Success)
+            {
+                // "What time is it?" with no place: a model asks for UTC rather than guess where the user is.
+                found.Add((asked.Index, TimeCall("UTC")));
+            }
         }
 
         if (offered.Contains(CalculateTool))
@@ -109,6 +118,10 @@ public static partial class ToolIntents
 
     [GeneratedRegex(@"\b(?:what(?:'s|\s+is)?\s+(?:the\s+)?(?:current\s+|local\s+)?time|time\s+is\s+it|current\s+time|local\s+time|time\s+now)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex TimeQuestion();
+
+    // "Tokyo time", "the time in London": the word is enough beside a place.
+    [GeneratedRegex(@"\btime\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex TimeWord();
 
     [GeneratedRegex(@"\b(?:[A-Z][A-Za-z_]+/[A-Z][A-Za-z_]+(?:/[A-Z][A-Za-z_]+)?|Etc/[A-Za-z0-9+-]+)\b", RegexOptions.CultureInvariant)]
     private static partial Regex IanaZone();
