@@ -52,17 +52,18 @@ public sealed class ToolCallPlanner(ChatTokenizer tokenizer)
         var choice = ToolChoice.Of(request.ToolChoice);
         var seed = SeedFor(conversation, request.Temperature, request.Seed);
         var lastUser = LastIndexOf(conversation, "user");
+        var question = lastUser >= 0 ? Scenario.Strip(conversation[lastUser].Text()) : "";
         var rounds = conversation.Skip(lastUser + 1).Count(message => message.Role == "assistant" && message.ToolCalls is { Count: > 0 });
         var canCall = offered.Count > 0 && choice.Mode != ToolChoice.None;
 
         if (conversation.Count > 0 && conversation[^1].Role == "tool")
         {
             // Called again only while rounds are asked for: a model that got what it asked for answers.
-            var again = canCall && rounds < scenario.ToolRounds ? Calls(request, conversation, lastUser, offered, choice, scenario, seed) : [];
+            var again = canCall && rounds < scenario.ToolRounds ? Calls(question, offered, choice, request.ParallelToolCalls, scenario, seed) : [];
             return again.Count > 0 ? new ToolTurn(again, null) : new ToolTurn([], ToolResultReply.Compose(conversation, seed));
         }
 
-        return canCall ? new ToolTurn(Calls(request, conversation, lastUser, offered, choice, scenario, seed), null) : ToolTurn.None;
+        return canCall ? new ToolTurn(Calls(question, offered, choice, request.ParallelToolCalls, scenario, seed), null) : ToolTurn.None;
     }
 
     /// <summary>
@@ -118,16 +119,8 @@ public sealed class ToolCallPlanner(ChatTokenizer tokenizer)
         return cut;
     }
 
-    private List<PlannedToolCall> Calls(
-        ChatCompletionRequest request,
-        IReadOnlyList<ChatMessage> conversation,
-        int lastUser,
-        List<string> offered,
-        ToolChoice choice,
-        Scenario scenario,
-        ulong seed)
+    private List<PlannedToolCall> Calls(string question, List<string> offered, ToolChoice choice, bool? parallel, Scenario scenario, ulong seed)
     {
-        var question = lastUser >= 0 ? Scenario.Strip(conversation[lastUser].Text()) : "";
         IReadOnlyList<ForcedToolCall> calls = scenario.ToolCalls.Count > 0 ? scenario.ToolCalls : ToolIntents.Match(question, offered);
         if (scenario.ToolCalls.Count == 0)
         {
@@ -140,7 +133,7 @@ public sealed class ToolCallPlanner(ChatTokenizer tokenizer)
                 calls = [new ForcedToolCall(offered[0], "{}")];
             }
 
-            if (request.ParallelToolCalls == false)
+            if (parallel == false)
             {
                 calls = calls.Take(1).ToList();
             }
