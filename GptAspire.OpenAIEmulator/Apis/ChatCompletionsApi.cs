@@ -122,6 +122,6 @@ public static class ChatCompletionsApi
             return EmulatorErrors.BelowMinimum("max_completion_tokens", request.MaxCompletionTokens.Value);
         }
 
-        return null;
+        return ToolRequestValidator.Validate(request);
     }
 }

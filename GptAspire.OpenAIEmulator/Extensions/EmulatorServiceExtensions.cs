@@ -24,6 +24,7 @@ public static class EmulatorServiceExtensions
         // Loaded at start-up, not on the first chat: the first answer should not wait ~0.5 s for it.
         builder.Services.AddSingleton(new ChatTokenizer());
         builder.Services.AddSingleton<ReplyComposer>();
+        builder.Services.AddSingleton<ToolCallPlanner>();
         builder.Services.AddSingleton<ConversationMemory>();
         builder.Services.AddSingleton<RequestLog>();
         builder.Services.AddSingleton<StreamPacer>();

@@ -61,8 +61,14 @@ public sealed record AssistantMessage
     [JsonPropertyName("role")]
     public string Role { get; init; } = "assistant";
 
+    // null when the reply is tool calls, and then written as null, as OpenAI does.
     [JsonPropertyName("content")]
-    public required string Content { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public required string? Content { get; init; }
+
+    [JsonPropertyName("tool_calls")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
 
     [JsonPropertyName("refusal")]
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]

@@ -29,6 +29,16 @@ public sealed record ChatCompletionRequest
 
     [JsonPropertyName("seed")]
     public long? Seed { get; init; }
+
+    [JsonPropertyName("tools")]
+    public List<ChatTool>? Tools { get; init; }
+
+    // "none", "auto", "required" or {"type":"function","function":{"name"}}: read by ToolRequestValidator.
+    [JsonPropertyName("tool_choice")]
+    public JsonElement? ToolChoice { get; init; }
+
+    [JsonPropertyName("parallel_tool_calls")]
+    public bool? ParallelToolCalls { get; init; }
 }
 
 public sealed record StreamOptions
@@ -48,6 +58,14 @@ public sealed record ChatMessage
 
     [JsonPropertyName("name")]
     public string? Name { get; init; }
+
+    /// <summary>An assistant message's calls (its content is then null or absent).</summary>
+    [JsonPropertyName("tool_calls")]
+    public List<ToolCall>? ToolCalls { get; init; }
+
+    /// <summary>A <c>tool</c> message: the call it answers.</summary>
+    [JsonPropertyName("tool_call_id")]
+    public string? ToolCallId { get; init; }
 
     /// <summary>The message's text: the string content, or its text parts joined.</summary>
     public string Text()

@@ -1,4 +1,5 @@
 using GptAspire.OpenAIEmulator.Models;
+using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace GptAspire.OpenAIEmulator.Services;
@@ -53,6 +54,8 @@ public sealed class ChatCompletionStreamResult(
             await output.FlushAsync(cancellationToken);
         }
 
+        await WriteToolCallsAsync(output, writer, clock, cancellationToken);
+
         if (plan.BadChunk)
         {
             // A chunk cut off mid-JSON, as a broken proxy or a truncated write would deliver it, then the normal end.
@@ -77,6 +80,32 @@ public sealed class ChatCompletionStreamResult(
 
         ChunkWriter.WriteDone(output);
         await output.FlushAsync(cancellationToken);
+    }
+
+    // The role chunk carried the first call's header; each call's arguments follow it a fragment (a token) a chunk,
+    // paced as text tokens are, and each further call starts with its own header chunk.
+    private async Task WriteToolCallsAsync(PipeWriter output, ChunkWriter writer, PacedStream clock, CancellationToken cancellationToken)
+    {
+        for (var index = 0; index < plan.ToolCalls.Count; index++)
+        {
+            var call = plan.ToolCalls[index];
+            if (index > 0)
+            {
+                await PaceAsync(clock, plan.TokenDelay);
+                writer.WriteChunk(output, ChatCompletionService.ToolCallChunk(plan, ChunkChoice.ToolCallHeaderDelta(index, call.Id, call.Name)));
+                await output.FlushAsync(cancellationToken);
+            }
+
+            entry.AddCompletionTokens(call.NameTokens);
+            foreach (var fragment in call.Fragments)
+            {
+                await PaceAsync(clock, plan.TokenDelay);
+                cancellationToken.ThrowIfCancellationRequested();
+                entry.AddCompletionTokens(fragment.TokenCount);
+                writer.WriteChunk(output, ChatCompletionService.ToolCallChunk(plan, ChunkChoice.ToolCallArgumentsDelta(index, fragment.Text)));
+                await output.FlushAsync(cancellationToken);
+            }
+        }
     }
 
     private static ValueTask PaceAsync(PacedStream clock, TimeSpan delay) =>

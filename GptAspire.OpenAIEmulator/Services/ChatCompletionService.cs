@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using GptAspire.OpenAIEmulator.Models;
 using Microsoft.Extensions.Options;
 
@@ -11,6 +12,7 @@ namespace GptAspire.OpenAIEmulator.Services;
 public sealed class ChatCompletionService(
     ChatTokenizer tokenizer,
     ReplyComposer composer,
+    ToolCallPlanner tools,
     ConversationMemory memory,
     IOptions<EmulatorOptions> options,
     StreamPacer pacer,
@@ -65,7 +67,13 @@ public sealed class ChatCompletionService(
         // answer is a start of it, only the rest is sent. So a continued answer is exactly the uninterrupted one.
         var partial = messages.Count > 0 && messages[^1].Role == "assistant" ? messages[^1].Text() : null;
         var conversation = partial is null ? messages : messages.Take(messages.Count - 1).ToList();
-        var reply = composer.Compose(conversation, request.Temperature, request.Seed, scenario);
+        var turn = tools.Decide(request, conversation, scenario);
+        if (turn.Calls.Count > 0)
+        {
+            return ToolCallPlan(request, model, route, scenario, turn.Calls);
+        }
+
+        var reply = turn.Reply ?? composer.Compose(conversation, request.Temperature, request.Seed, scenario);
         if (partial is not null && reply.StartsWith(partial, StringComparison.Ordinal))
         {
             reply = reply[partial.Length..];
@@ -104,7 +112,40 @@ public sealed class ChatCompletionService(
             Route = route,
             Pieces = [.. tokenizer.Pieces(ids.Take(limit))],
             FinishReason = finishReason,
-            PromptTokens = tokenizer.CountPrompt(messages),
+            PromptTokens = tokenizer.CountPrompt(messages) + tools.PromptTokens(request),
+            FirstTokenDelay = scenario.FirstTokenDelayMs is { } slow ? TimeSpan.FromMilliseconds(slow) : tokenDelay,
+            TokenDelay = tokenDelay,
+            IncludeUsage = request.StreamOptions?.IncludeUsage == true,
+            BadChunk = scenario.BadChunk,
+        };
+    }
+
+    // Calls are cut by the same limits as text (the content filter judges text only).
+    private CompletionPlan ToolCallPlan(ChatCompletionRequest request, string model, ChatRoute route, Scenario scenario, IReadOnlyList<PlannedToolCall> calls)
+    {
+        string? finishReason = "tool_calls";
+        if ((request.MaxCompletionTokens ?? request.MaxTokens) is { } maxTokens && maxTokens < calls.Sum(call => call.CompletionTokens))
+        {
+            (calls, finishReason) = (ToolCallPlanner.Truncate(calls, maxTokens), "length");
+        }
+
+        if (scenario.BadChunk || scenario.Drop)
+        {
+            calls = ToolCallPlanner.Truncate(calls, TokensBeforeInterruption);
+            finishReason = scenario.Drop ? null : finishReason;
+        }
+
+        var tokenDelay = TimeSpan.FromMilliseconds(scenario.TokenDelayMs ?? options.Value.TokenDelayMs);
+        return new CompletionPlan
+        {
+            Id = $"chatcmpl-{RandomNumberGenerator.GetString(IdAlphabet, 29)}",
+            Created = time.GetUtcNow().ToUnixTimeSeconds(),
+            Model = model,
+            Route = route,
+            Pieces = [],
+            ToolCalls = calls,
+            FinishReason = finishReason,
+            PromptTokens = tokenizer.CountPrompt(request.Messages!) + tools.PromptTokens(request),
             FirstTokenDelay = scenario.FirstTokenDelayMs is { } slow ? TimeSpan.FromMilliseconds(slow) : tokenDelay,
             TokenDelay = tokenDelay,
             IncludeUsage = request.StreamOptions?.IncludeUsage == true,
@@ -133,7 +174,13 @@ public sealed class ChatCompletionService(
             [
                 new ChatCompletionChoice
                 {
-                    Message = new AssistantMessage { Content = plan.Text },
+                    Message = plan.ToolCalls.Count > 0
+                        ? new AssistantMessage
+                        {
+                            Content = null,
+                            ToolCalls = [.. plan.ToolCalls.Select(call => new ToolCall { Id = call.Id, Function = new FunctionCall { Name = call.Name, Arguments = call.Arguments } })],
+                        }
+                        : new AssistantMessage { Content = plan.Text },
                     FinishReason = finishReason,
                     ContentFilterResults = azure ? VerdictFor(finishReason) : null,
                 },
@@ -143,8 +190,8 @@ public sealed class ChatCompletionService(
         };
     }
 
-    // The chunks of a streamed reply, in order: (Azure: prompt filter results), the role, one per token, the
-    // finish reason, then usage if asked for. ChatCompletionStreamResult paces and writes them.
+    // The chunks of a streamed reply, in order: (Azure: prompt filter results), the role, one per token (or per
+    // call its header and one per fragment of its arguments), the finish reason, then usage if asked for. ChatCompletionStreamResult paces and writes them.
 
     /// <summary>Azure's first chunk, which reports on the prompt before any choice, with blank identity fields; null for OpenAI.</summary>
     public static ChatCompletionChunk? PromptFilterChunk(CompletionPlan plan) => plan.Route.IsAzure()
@@ -159,9 +206,17 @@ public sealed class ChatCompletionService(
         }
         : null;
 
+    /// <summary>The role; for a reply that calls tools, with the first call's id and name.</summary>
     public static ChatCompletionChunk RoleChunk(CompletionPlan plan) => Chunk(plan, new ChunkChoice
     {
-        Delta = ChunkChoice.RoleDelta,
+        Delta = plan.ToolCalls is [var first, ..] ? ChunkChoice.ToolCallsStartDelta(0, first.Id, first.Name) : ChunkChoice.RoleDelta,
+        ContentFilterResults = plan.Route.IsAzure() ? ContentFilterResults.None : null,
+    });
+
+    /// <summary>A call's header or a fragment of its arguments; Azure's filter has no text to judge in them.</summary>
+    public static ChatCompletionChunk ToolCallChunk(CompletionPlan plan, IReadOnlyDictionary<string, JsonNode?> delta) => Chunk(plan, new ChunkChoice
+    {
+        Delta = delta,
         ContentFilterResults = plan.Route.IsAzure() ? ContentFilterResults.None : null,
     });
 

@@ -59,6 +59,15 @@ public static class EmulatorErrors
         Code = "integer_below_min_value",
     });
 
+    /// <summary>A parameter OpenAI refuses, with its own message (several checks share the shape).</summary>
+    public static IResult InvalidValue(string param, string message, string? code = "invalid_value") => OpenAI(StatusCodes.Status400BadRequest, new ErrorDetail
+    {
+        Message = message,
+        Type = "invalid_request_error",
+        Param = param,
+        Code = code,
+    });
+
     public static IResult RateLimited(string model, int retryAfterSeconds) => new ErrorResult<ErrorResponse>(
         StatusCodes.Status429TooManyRequests,
         new ErrorResponse(new ErrorDetail

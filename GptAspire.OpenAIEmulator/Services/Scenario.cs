@@ -13,6 +13,7 @@ public sealed partial record Scenario
     public const int DefaultFirstTokenDelayMs = 3000;
     public const int DefaultLongTokens = 1500;
     public const int MaxLongTokens = 16_384;
+    public const int MaxToolRounds = 1000;
 
     public static Scenario None { get; } = new();
 
@@ -35,6 +36,12 @@ public sealed partial record Scenario
     public int? TokenDelayMs { get; init; }
     public bool Xss { get; init; }
 
+    /// <summary>Calls forced by <c>[emulator:tool=NAME {arguments}]</c>, in order (see <see cref="ToolDirectives"/>).</summary>
+    public IReadOnlyList<ForcedToolCall> ToolCalls { get; init; } = [];
+
+    /// <summary>How many rounds of tool calls come before the text answer (<c>[emulator:tool-rounds=N]</c>); 1 unless asked.</summary>
+    public int ToolRounds { get; init; } = 1;
+
     public static Scenario Parse(string? text)
     {
         if (string.IsNullOrEmpty(text))
@@ -44,7 +51,13 @@ public sealed partial record Scenario
 
         var scenario = None;
         var names = new List<string>();
-        foreach (Match match in Directive().Matches(text))
+        if (ToolDirectives.Parse(text) is { Count: > 0 } toolCalls)
+        {
+            scenario = scenario with { ToolCalls = toolCalls };
+            names.Add("tool");
+        }
+
+        foreach (Match match in Directive().Matches(ToolDirectives.Strip(text)))
         {
             var name = match.Groups["name"].Value.ToLowerInvariant();
             var value = match.Groups["value"].Success ? match.Groups["value"].Value : null;
@@ -62,6 +75,7 @@ public sealed partial record Scenario
                 "long" => scenario with { LongTokens = Number(value, 1, MaxLongTokens) ?? DefaultLongTokens },
                 "delay" => scenario with { TokenDelayMs = Number(value, 0, 60_000) ?? scenario.TokenDelayMs },
                 "xss" => scenario with { Xss = true },
+                "tool-rounds" => scenario with { ToolRounds = Number(value, 1, MaxToolRounds) ?? scenario.ToolRounds },
                 _ => null,
             };
             if (next is not null)
@@ -78,7 +92,7 @@ public sealed partial record Scenario
     }
 
     /// <summary>The text without its directives, so they neither steer nor appear in the reply.</summary>
-    public static string Strip(string text) => Directive().Replace(text, "").Trim();
+    public static string Strip(string text) => Directive().Replace(ToolDirectives.Strip(text), "").Trim();
 
     private static int? Number(string? value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
