@@ -92,9 +92,10 @@ public sealed class ApiFixture : IAsyncLifetime
     }
 
     /// <summary>Starts one more API over the shared emulator, for a test that stops it or changes its settings.</summary>
-    public (HttpClient Client, IAsyncDisposable Server) StartApi(IReadOnlyDictionary<string, string>? settings = null, LogSink? logs = null)
+    public (HttpClient Client, IAsyncDisposable Server) StartApi(
+        IReadOnlyDictionary<string, string>? settings = null, LogSink? logs = null, Action<IServiceCollection>? services = null)
     {
-        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings, logs: logs);
+        var factory = new ApiFactory($"Endpoint={new Uri(EmulatorAddress, "v1")};Key={Key};Model=gpt-4o-mini", extra: settings, logs: logs, services: services);
         return (new HttpClient { BaseAddress = factory.Start(), Timeout = TimeSpan.FromMinutes(2) }, factory);
     }
 
@@ -173,7 +174,9 @@ public sealed class ApiFixture : IAsyncLifetime
     }
 
     /// <summary>An app on real Kestrel over loopback, configured with settings.</summary>
-    internal class LoopbackFactory<TEntryPoint>(IReadOnlyDictionary<string, string> settings, LogSink? logs = null, string environment = "Testing") : WebApplicationFactory<TEntryPoint>
+    internal class LoopbackFactory<TEntryPoint>(
+        IReadOnlyDictionary<string, string> settings, LogSink? logs = null, string environment = "Testing", Action<IServiceCollection>? services = null)
+        : WebApplicationFactory<TEntryPoint>
         where TEntryPoint : class
     {
         public Uri Start()
@@ -195,6 +198,11 @@ public sealed class ApiFixture : IAsyncLifetime
             {
                 builder.ConfigureLogging(logging => logging.AddProvider(logs).AddFilter<LogSink>(null, LogLevel.Debug));
             }
+
+            if (services is not null)
+            {
+                builder.ConfigureServices(services);
+            }
         }
     }
 
@@ -214,7 +222,8 @@ public sealed class ApiFixture : IAsyncLifetime
         bool recordContent = false,
         IReadOnlyDictionary<string, string>? extra = null,
         LogSink? logs = null,
-        string environment = "Testing")
+        string environment = "Testing",
+        Action<IServiceCollection>? services = null)
         : LoopbackFactory<Program>(new Dictionary<string, string>
         {
             ["ConnectionStrings:openai"] = connectionString,
@@ -224,5 +233,5 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Chat:ContextWindow"] = contextWindow?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             ["Chat:RecordMessageContent"] = recordContent ? "true" : "false",
             ["Chat:Streams:AbandonAfter"] = "00:00:02",
-        }.Concat(TestSettings.LimitsOutOfReach).Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment);
+        }.Concat(TestSettings.LimitsOutOfReach).Concat(extra ?? new Dictionary<string, string>()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), logs, environment, services);
 }
