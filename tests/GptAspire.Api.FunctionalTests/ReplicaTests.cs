@@ -95,6 +95,29 @@ public class ReplicaTests(ApiFixture api, TwoReplicasFixture replicas) : IClassF
         Assert.Equal(reference.Skip(1).Select(e => e.RawData), whole.Skip(1).Select(e => e.RawData));
     }
 
+    [Theory(Timeout = Bounds.TestMs)]
+    [InlineData("tool_call")]
+    [InlineData("tool_result")]
+    public async Task An_answer_with_tool_calls_cut_after_a_tool_event_resumes_on_the_other_replica_with_each_event_once(string cutAfter)
+    {
+        var body = ChatStream.Body("What is 2^16 - 1? [emulator:delay=20]", maxTokens: 200);
+        var (_, reference) = await ChatStream.PostAsync(replicas.A, body, Timeout);
+        Assert.Single(reference, e => e.Name == "tool_result");
+
+        var before = await ChatStream.ReadUntilCutAsync(replicas.A,
+            new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(body) },
+            events => events is [.., var last] && last.Name == cutAfter, Timeout);
+        var (response, rest) = await ChatStream.ResumeAsync(replicas.B, before[0].Data.GetProperty("requestId").GetString()!, before[^1].Id, Timeout);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        // The same events as an answer read in one go, but for how long the tool ran.
+        static string Comparable(ReceivedEvent e) => e.Name == "tool_result" ? e.Data.GetProperty("result").GetRawText() : e.RawData;
+        var whole = before.Concat(rest).ToList();
+        Assert.Equal(reference.Select(e => (e.Id, e.Name)), whole.Select(e => (e.Id, e.Name)));
+        Assert.Equal(reference.Skip(1).Select(Comparable), whole.Skip(1).Select(Comparable));
+        Assert.Contains("65535", whole.Text());
+    }
+
     [Fact(Timeout = Bounds.TestMs)]
     public async Task Stop_sent_to_the_other_replica_cancels_the_upstream_call()
     {

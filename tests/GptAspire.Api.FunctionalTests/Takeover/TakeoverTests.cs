@@ -53,6 +53,27 @@ public class TakeoverTests(ReplicaProcesses replicas) : ReplicaProcessTest(repli
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task An_owner_killed_after_a_tool_result_is_taken_over_without_running_the_tool_again()
+    {
+        var body = Question("What is (12.5 + 7) * 3? Show the sum", maxTokens: 200);
+        var reference = await UndisturbedAsync(body);
+        Assert.Single(reference, e => e.Name == "tool_result");
+
+        var reader = new ResumingReader(Cluster.Replicas);
+        await reader.StartAsync(A, body, events => events.SkipWhile(e => e.Name != "tool_result").Count(e => e.Name == "token") >= 3, Timeout);
+        A.Kill();
+        await reader.ReadToEndAsync(Bound, Timeout, prefer: B);
+
+        AssertOneWholeAnswer(reference, reader.Events);
+        // The call and its result once each, as in the undisturbed answer: the new owner read the result from Redis.
+        Assert.Equal(
+            reference.Where(e => e.Name is "tool_call").Select(e => e.RawData),
+            reader.Events.Where(e => e.Name is "tool_call").Select(e => e.RawData));
+        var result = Assert.Single(reader.Events, e => e.Name == "tool_result");
+        Assert.Equal(58.5m, result.Data.GetProperty("result").GetProperty("value").GetDecimal());
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_Last_Event_ID_past_the_end_of_a_live_answer_is_400_not_a_silent_wait()
     {
         var reader = new ResumingReader(Cluster.Replicas);
