@@ -65,6 +65,37 @@ public class TracingTests(AppHostFixture fixture)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task A_tool_call_is_an_execute_tool_span_between_the_two_model_calls_in_the_answers_trace()
+    {
+        var traceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        using var web = fixture.Client("web");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream")
+        {
+            Content = JsonContent.Create(ChatStream.Body("What is (12.5 + 7) * 3? [emulator:delay=1]")),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}-01");
+
+        var events = await ChatStream.ReadAsync(await web.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Timeout), Timeout);
+        Assert.Equal("finish", events[^1].Name);
+        var call = Assert.Single(events, e => e.Name == "tool_call");
+
+        var spans = await WaitForSpansAsync(traceId, s => s.Service == "api" && s.Name.StartsWith("execute_tool", StringComparison.Ordinal));
+        var tool = spans.SingleOrDefault(s => s.Service == "api" && s.Name == "execute_tool calculate")
+            ?? throw new Xunit.Sdk.XunitException($"No execute_tool span in trace {traceId}:\n{Describe(spans)}");
+        var modelCalls = spans.Where(s => s.Service == "api" && s.Name.StartsWith("chat ", StringComparison.Ordinal)).OrderBy(s => s.StartNanos).ToList();
+        Assert.True(modelCalls.Count == 2, Describe(spans));
+
+        // The call, then the tool, then the call that reads its result, all in the request's trace.
+        Assert.True(modelCalls[0].EndNanos <= tool.StartNanos && tool.EndNanos <= modelCalls[1].StartNanos, Describe(spans));
+        Assert.Equal("execute_tool", tool.Attributes["gen_ai.operation.name"]);
+        Assert.Equal("calculate", tool.Attributes["gen_ai.tool.name"]);
+        Assert.Equal(call.Data.GetProperty("callId").GetString(), tool.Attributes["gen_ai.tool.call.id"]);
+        // Arguments and results are message content: not recorded unless Chat:RecordMessageContent is on.
+        Assert.DoesNotContain("gen_ai.tool.call.arguments", tool.Attributes.Keys);
+        Assert.DoesNotContain("gen_ai.tool.call.result", tool.Attributes.Keys);
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task Logs_are_correlated_with_the_trace_and_carry_no_contents_or_keys()
     {
         var marker = $"private-words-{Guid.NewGuid():n}";

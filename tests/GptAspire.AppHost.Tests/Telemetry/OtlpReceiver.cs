@@ -25,6 +25,11 @@ public sealed record ReceivedSpan(
 
     /// <summary>The trace ids of the span's links (a continuation links to the trace that started its answer).</summary>
     public IReadOnlyList<string> LinkedTraceIds { get; init; } = [];
+
+    /// <summary>When the span started and ended, in nanoseconds since the Unix epoch.</summary>
+    public long StartNanos { get; init; }
+
+    public long EndNanos { get; init; }
 }
 
 /// <summary>One data point of a counter (a sum) or histogram as exported over OTLP: its attributes and its (cumulative) value, for a histogram its count.</summary>
@@ -125,11 +130,12 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    // Span{trace_id(1), span_id(2), parent_span_id(4), name(5), kind(6), attributes(9), links(13), status(15)}
+    // Span{trace_id(1), span_id(2), parent_span_id(4), name(5), kind(6), start(7), end(8), attributes(9), links(13), status(15)}
     private static ReceivedSpan ReadSpan(string service, string scope, ReadOnlySpan<byte> data)
     {
         string traceId = "", spanId = "", parent = "", name = "", statusMessage = "";
         int kind = 0, statusCode = 0;
+        long start = 0, end = 0;
         var attributes = new Dictionary<string, string>();
         var links = new List<string>();
         var span = new ProtoReader(data);
@@ -142,6 +148,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 case 4: parent = Convert.ToHexStringLower(span.Bytes()); break;
                 case 5: name = span.String(); break;
                 case 6: kind = (int)span.Varint(); break;
+                case 7: start = span.Fixed64(); break;
+                case 8: end = span.Fixed64(); break;
                 case 9: var (key, value) = KeyValue(span.Bytes()); attributes[key] = value; break;
                 case 13: links.Add(LinkedTraceId(span.Bytes())); break;
                 case 15: (statusCode, statusMessage) = Status(span.Bytes()); break;
@@ -154,6 +162,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
             StatusCode = statusCode,
             StatusMessage = statusMessage,
             LinkedTraceIds = links,
+            StartNanos = start,
+            EndNanos = end,
         };
     }
 
