@@ -125,6 +125,17 @@ public class ToolCallTests(ApiFixture fixture)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task MaxTokens_caps_the_whole_answer_over_every_round_of_tools()
+    {
+        var (response, events) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body("What is 12345 * 6789? [emulator:tool-rounds=2]", maxTokens: 30), Timeout);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        Assert.Equal(2, events.Count(e => e.Name == "tool_result"));
+        Assert.InRange(events[^2].Data.GetProperty("completionTokens").GetInt32(), 1, 30);
+        Assert.Equal("length", Text(events[^1].Data, "reason"));
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_slow_tool_times_out_and_a_failing_one_says_only_that_it_failed()
     {
         var (api, server) = fixture.StartApi(

@@ -238,6 +238,12 @@ public sealed partial class ChatStreamService(
                                     frames.Rewind();
                                     tooLarge = true;
                                 }
+                                else if (content is FunctionResultContent)
+                                {
+                                    // The cap is the whole answer's: the next round may write what the rounds so far left.
+                                    // (The function-invoking client passes these options on to the next round.)
+                                    chatOptions.MaxOutputTokens = (int)Math.Max(1, call.MaxTokens - (usage?.OutputTokenCount ?? 0));
+                                }
 
                                 break;
                         }
