@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 
 namespace GptAspire.Tokenization;
@@ -120,5 +121,73 @@ public sealed class ChatTokenCounter(Tokenizer tokenizer)
         return tokens;
     }
 
+    /// <summary>
+    /// The tokens that tool definitions add to a prompt. OpenAI does not publish its count, and it does not depend on
+    /// how the schema's JSON is laid out (the SDKs send it indented or not); this one is shared by the API's local
+    /// count and the emulator's usage, so the two agree: 8 a tool, its name and description, and for each parameter
+    /// 3, its name, type, description and allowed values.
+    /// </summary>
+    public int CountTools(IEnumerable<ChatTokenTool> tools)
+    {
+        var tokens = 0;
+        foreach (var tool in tools)
+        {
+            tokens += TokensPerTool + Count(tool.Name) + Count(tool.Description) + CountParameters(tool.ParametersJson);
+        }
+
+        return tokens;
+    }
+
+    private int CountParameters(string? schema)
+    {
+        if (string.IsNullOrWhiteSpace(schema))
+        {
+            return 0;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(schema);
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("properties", out var properties)
+                || properties.ValueKind != JsonValueKind.Object)
+            {
+                return 0;
+            }
+
+            var tokens = 0;
+            foreach (var property in properties.EnumerateObject())
+            {
+                tokens += TokensPerParameter + Count(property.Name);
+                if (property.Value.ValueKind != JsonValueKind.Object)
+                {
+                    continue;
+                }
+
+                foreach (var field in property.Value.EnumerateObject())
+                {
+                    tokens += field.Name switch
+                    {
+                        "type" or "description" when field.Value.ValueKind == JsonValueKind.String => Count(field.Value.GetString()),
+                        "enum" when field.Value.ValueKind == JsonValueKind.Array => field.Value.EnumerateArray().Sum(value => Count(value.ToString())),
+                        _ => 0,
+                    };
+                }
+            }
+
+            return tokens;
+        }
+        catch (JsonException)
+        {
+            return Count(schema);
+        }
+    }
+
+    private const int TokensPerTool = 8;
+    private const int TokensPerParameter = 3;
+
     private static int Remaining(int stopAfter, int counted) => Math.Max(0, stopAfter - counted);
 }
+
+/// <summary>A tool definition as a prompt carries it: its name, description and parameter schema (JSON text).</summary>
+public readonly record struct ChatTokenTool(string Name, string? Description, string? ParametersJson);

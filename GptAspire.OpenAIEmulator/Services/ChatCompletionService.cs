@@ -33,7 +33,9 @@ public sealed class ChatCompletionService(
             return EmulatorErrors.RateLimited(model, retryAfter);
         }
 
-        if (scenario.RateLimitOnceSeconds is { } onceSeconds && memory.FirstSighting(ConversationFingerprint.Of(messages)))
+        // Once per question: the rounds of tool calls that answer it (later requests, longer conversations) are not new ones.
+        var question = messages.Take(messages.FindLastIndex(message => message.Role == "user") + 1).ToList();
+        if (scenario.RateLimitOnceSeconds is { } onceSeconds && memory.FirstSighting(ConversationFingerprint.Of(question)))
         {
             return EmulatorErrors.RateLimited(model, onceSeconds);
         }

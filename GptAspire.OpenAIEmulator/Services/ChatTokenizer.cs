@@ -26,6 +26,8 @@ public sealed class ChatTokenizer
     public string Decode(IEnumerable<int> ids) => _counter.Tokenizer.Decode(ids);
 
     /// <summary>Counts a prompt as OpenAI bills it (see <see cref="ChatTokenCounter.CountPrompt"/>).</summary>
+    public int CountTools(IEnumerable<ChatTokenTool> tools) => _counter.CountTools(tools);
+
     public int CountPrompt(IEnumerable<ChatMessage> messages) =>
         _counter.CountPrompt(messages.Select(m => new ChatTokenMessage(m.Role ?? "", m.Text(), m.Name)));
 

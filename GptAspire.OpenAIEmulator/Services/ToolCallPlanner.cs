@@ -1,3 +1,4 @@
+using GptAspire.Tokenization;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -43,7 +44,6 @@ public sealed class ToolCallPlanner(ChatTokenizer tokenizer)
     private const int IdLength = 24;
 
     // What OpenAI adds around each function definition when it renders them into the prompt, about.
-    private const int TokensPerTool = 8;
     private const int TokensPerToolCall = 4;
 
     public ToolTurn Decide(ChatCompletionRequest request, IReadOnlyList<ChatMessage> conversation, Scenario scenario)
@@ -72,12 +72,8 @@ public sealed class ToolCallPlanner(ChatTokenizer tokenizer)
     /// </summary>
     public int PromptTokens(ChatCompletionRequest request)
     {
-        var tokens = 0;
-        foreach (var function in (request.Tools ?? []).Select(tool => tool.Function))
-        {
-            tokens += TokensPerTool + tokenizer.Count(function?.Name ?? "") + tokenizer.Count(function?.Description ?? "")
-                + (function?.Parameters is { } parameters ? tokenizer.Count(parameters.GetRawText()) : 0);
-        }
+        var tokens = tokenizer.CountTools((request.Tools ?? []).Select(tool => tool.Function).Select(function =>
+            new ChatTokenTool(function?.Name ?? "", function?.Description, function?.Parameters?.GetRawText())));
 
         foreach (var call in (request.Messages ?? []).SelectMany(message => message.ToolCalls ?? []))
         {

@@ -126,6 +126,7 @@ public static partial class ToolIntents
     [GeneratedRegex(@"\b(?:[A-Z][A-Za-z_]+/[A-Z][A-Za-z_]+(?:/[A-Z][A-Za-z_]+)?|Etc/[A-Za-z0-9+-]+)\b", RegexOptions.CultureInvariant)]
     private static partial Regex IanaZone();
 
-    [GeneratedRegex(@"\(*\s*-?\d+(?:\.\d+)?\s*\)*(?:\s*[-+*/^%]\s*\(*\s*-?\d+(?:\.\d+)?\s*\)*)+", RegexOptions.CultureInvariant)]
+    // Standing alone: not inside an id or a word ("1b4e-11d2"), and not a date ("2026-12-05").
+    [GeneratedRegex(@"(?<![\w.-])(?!\d{4}-\d{2}-\d{2}\b)\(*\s*-?\d+(?:\.\d+)?\s*\)*(?:\s*[-+*/^%]\s*\(*\s*-?\d+(?:\.\d+)?\s*\)*)+(?![\w.])", RegexOptions.CultureInvariant)]
     private static partial Regex Arithmetic();
 }

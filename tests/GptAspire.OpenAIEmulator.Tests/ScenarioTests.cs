@@ -55,6 +55,34 @@ public sealed class ScenarioTests(EmulatorFixture emulator)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task RateLimitOnceCountsAQuestionOnceNotEachRoundOfToolCallsAnsweringIt()
+    {
+        using var client = emulator.CreateHttpClient();
+        var question = new { role = "user", content = $"What is 6*7? {Guid.NewGuid():N} [emulator:rate-limit-once]" };
+        var tools = new[] { new { type = "function", function = new { name = "calculate", parameters = new { type = "object", properties = new { expression = new { type = "string" } } } } } };
+        using var first = await Chat.SendAsync(client, Chat.OpenAIPath, System.Text.Json.JsonSerializer.SerializeToNode(new { model = "gpt-4o-mini", messages = new object[] { question }, tools })!, Cancellation);
+        using var retry = await Chat.SendAsync(client, Chat.OpenAIPath, System.Text.Json.JsonSerializer.SerializeToNode(new { model = "gpt-4o-mini", messages = new object[] { question }, tools })!, Cancellation);
+
+        // The round that reads the tool's result is a longer conversation, but not a new question.
+        var call = new { id = "call_1", type = "function", function = new { name = "calculate", arguments = """{"expression":"6*7"}""" } };
+        using var round = await Chat.SendAsync(client, Chat.OpenAIPath, System.Text.Json.JsonSerializer.SerializeToNode(new
+        {
+            model = "gpt-4o-mini",
+            messages = new object[]
+            {
+                question,
+                new { role = "assistant", content = (string?)null, tool_calls = new[] { call } },
+                new { role = "tool", tool_call_id = "call_1", content = """{"value":42}""" },
+            },
+            tools,
+        })!, Cancellation);
+
+        Assert.Equal(429, (int)first.StatusCode);
+        Assert.Equal(200, (int)retry.StatusCode);
+        Assert.Equal(200, (int)round.StatusCode);
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task RateLimitOnceTakesTheRetryAfterSeconds()
     {
         using var client = emulator.CreateHttpClient();

@@ -27,6 +27,8 @@ public sealed class ToolIntentsTests
     [InlineData("Tell me about Tokyo")]
     [InlineData("How much time does a build take?")]
     [InlineData("Explain HTTP/2 and gpt-4o")]
+    [InlineData("Once 1b4e28ba-2fa1-11d2-883f-0016d3cca427, please")]
+    [InlineData("What happened on 2026-12-05?")]
     public void A_question_for_no_tool_gets_no_call(string question) => Assert.Empty(ToolIntents.Match(question, BothTools));
 
     [Fact]

@@ -1,4 +1,5 @@
 using GptAspire.Api.Models;
+using GptAspire.Api.Services.Tools;
 using Microsoft.Extensions.Options;
 
 namespace GptAspire.Api.Services.Chat;
@@ -8,8 +9,11 @@ namespace GptAspire.Api.Services.Chat;
 /// asks for none, and the longest prompt. Prompts are counted only as far as the limit: a huge one is refused
 /// for the cost of a refused one.
 /// </summary>
-public sealed class ChatLimits(IOptions<ChatStreamOptions> options, ChatModelInfo model, PromptTokenCounter tokenCounter)
+public sealed class ChatLimits(IOptions<ChatStreamOptions> options, ChatModelInfo model, PromptTokenCounter tokenCounter, ChatTools tools)
 {
+    // The tool definitions go with every prompt: counted once.
+    private readonly int _toolTokens = tokenCounter.CountTools(tools.Functions);
+
     /// <summary>The cap on answer tokens when a request does not set <c>maxTokens</c>.</summary>
     public int DefaultMaxTokens => options.Value.DefaultMaxTokens;
 
@@ -25,12 +29,13 @@ public sealed class ChatLimits(IOptions<ChatStreamOptions> options, ChatModelInf
 
     /// <summary>
     /// Counts the prompt of a valid <paramref name="request"/> and checks it against <see cref="MaxPromptTokens"/>
-    /// and the model's context window. <paramref name="promptTokens"/> is exact when there are no errors.
+    /// and the model's context window. <paramref name="promptTokens"/> (the messages and the tools offered with them)
+    /// is exact when there are no errors.
     /// </summary>
     public Dictionary<string, string[]> ValidatePrompt(ChatRequest request, out int promptTokens)
     {
         var limit = Math.Min(MaxPromptTokens, model.ContextWindow - 1);
-        promptTokens = tokenCounter.CountPrompt(request.Messages!.Select(m => (m.Role!, m.Content!)), stopAfter: limit);
+        promptTokens = _toolTokens + tokenCounter.CountPrompt(request.Messages!.Select(m => (m.Role!, m.Content!)), stopAfter: limit - _toolTokens);
         if (promptTokens > MaxPromptTokens)
         {
             return new()

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.AI;
 using GptAspire.Tokenization;
 
 namespace GptAspire.Api.Services.Chat;
@@ -20,4 +21,8 @@ public sealed class PromptTokenCounter(ChatTokenCounter counter)
     /// </summary>
     public int CountPrompt(IEnumerable<(string Role, string Content)> messages, int stopAfter = int.MaxValue) =>
         counter.CountPrompt(messages.Select(m => new ChatTokenMessage(m.Role, m.Content)), stopAfter);
+
+    /// <summary>The tokens the definitions of <paramref name="tools"/> add to every prompt they are offered with.</summary>
+    public int CountTools(IEnumerable<AIFunction> tools) =>
+        counter.CountTools(tools.Select(tool => new ChatTokenTool(tool.Name, tool.Description, tool.JsonSchema.GetRawText())));
 }
