@@ -8,7 +8,11 @@ builder.AddServiceDefaults();
 builder.AddApplicationServices();
 builder.AddClientLimits();
 builder.Services.AddProblemDetails();
-builder.Services.AddOpenApi(ChatStreamOpenApi.Describe);
+builder.Services.AddOpenApi(options =>
+{
+    ChatStreamOpenApi.Describe(options);
+    ChatRequestOpenApi.Describe(options);
+});
 
 var app = builder.Build();
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.ClientModel.Primitives;
 using GptAspire.Api.Services.Chat;
 using GptAspire.Api.Services.Streams;
@@ -37,6 +38,10 @@ public static class Extensions
             .Validate(o => o.MinRequestBodyBytesPerSecond > 0, "Chat:MinRequestBodyBytesPerSecond must be positive.")
             .ValidateOnStart();
         var settings = section.Get<ChatStreamOptions>() ?? new ChatStreamOptions();
+
+        // The web defaults read "5" as 5: the API takes numbers as JSON numbers only, so that a string is a 400 naming
+        // the field and the OpenAPI document types maxTokens and temperature as numbers, not "integer | string".
+        builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
 
         var connection = OpenAIConnection.Parse(builder.Configuration.GetConnectionString(OpenAIConnectionName), OpenAIConnectionName);
         var model = new ChatModelInfo(

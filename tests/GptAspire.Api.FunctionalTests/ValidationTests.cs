@@ -27,6 +27,8 @@ public class ValidationTests(ApiFixture fixture)
     [InlineData("not json", "body")]
     [InlineData("""{"messages":"hello"}""", "messages")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"maxTokens":"ten"}""", "maxTokens")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"maxTokens":"5"}""", "maxTokens")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"temperature":"0.5"}""", "temperature")]
     [InlineData("""{}""", "messages")]
     [InlineData("null", "body")]
     [InlineData("[]", "body")]

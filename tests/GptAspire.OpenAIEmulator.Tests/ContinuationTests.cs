@@ -23,7 +23,7 @@ public sealed class ContinuationTests(EmulatorFixture emulator)
     public async Task A_partial_answer_cut_anywhere_even_inside_the_code_block_is_continued_with_exactly_the_rest()
     {
         using var client = emulator.CreateHttpClient();
-        const string prompt = "How do I continue an interrupted answer?";
+        const string prompt = "How do I continue an interrupted download in C#?";
         using var whole = await Chat.SendAsync(client, Chat.OpenAIPath, Chat.Body(prompt), Timeout);
         var reply = (await Chat.JsonAsync(whole)).GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
 

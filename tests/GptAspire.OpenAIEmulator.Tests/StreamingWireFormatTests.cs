@@ -152,7 +152,6 @@ public sealed class StreamingWireFormatTests(EmulatorFixture emulator)
         Assert.Equal(content, text);
         // 🚀 is two tokens; each half alone is not valid text, so the two must arrive as one chunk.
         Assert.Contains("🚀", text);
-        Assert.Contains("日本語", text);
         Assert.DoesNotContain('\uFFFD', text);
         Assert.All(Chat.TokenChunks(chunks), chunk => Assert.DoesNotContain('\uFFFD', Choice(chunk).GetProperty("delta").GetProperty("content").GetString()!));
         Assert.Contains(Chat.TokenChunks(chunks), chunk => Choice(chunk).GetProperty("delta").GetProperty("content").GetString()!.Contains("🚀"));

@@ -87,7 +87,7 @@ public sealed partial class AnswerTests(AppHostFixture app, BrowserFixture brows
     public async Task Copy_answer_puts_the_whole_answer_on_the_clipboard_as_Markdown()
     {
         await Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = App.WebUrl.GetLeftPart(UriPartial.Authority) });
-        await AskAsync("What should I copy? [emulator:delay=1]");
+        await AskAsync("What code should I copy? [emulator:delay=1]");
         await ExpectStatusAsync("done");
 
         var copy = LastAnswer.GetByRole(AriaRole.Button, new() { Name = "Copy answer" });

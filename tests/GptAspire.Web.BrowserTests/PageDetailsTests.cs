@@ -25,6 +25,7 @@ public sealed partial class PageDetailsTests(AppHostFixture app, BrowserFixture 
     public async Task The_header_says_the_emulator_answers_and_the_conversation_names_the_settings_a_new_chat_carries()
     {
         await Expect(Page.GetByTestId("emulator-badge")).ToHaveTextAsync("emulator", new() { Timeout = Wait });
+        await Expect(Page.GetByTestId("emulator-badge")).ToBeInViewportAsync(new() { Timeout = Short });
         await Expect(Page.GetByTestId("settings-in-effect")).ToHaveCountAsync(0, new() { Timeout = Short });
 
         await Page.GetByTestId("settings-button").ClickAsync(new() { Timeout = Short });

@@ -9,6 +9,7 @@ import {
   FINISH_REASONS,
   type ChatInfo,
   type ChatRequest,
+  type ChatRole,
   type ErrorEventData,
   type FinishEventData,
   type StartEventData,
@@ -26,6 +27,7 @@ interface Schema {
   required?: string[]
   enum?: string[]
   oneOf?: Schema[]
+  items?: Schema
 }
 
 const document = JSON.parse(
@@ -134,5 +136,15 @@ describe('the SSE contract of chatEvents.ts against the API`s OpenAPI document',
     const request = { messages: 'required', maxTokens: 'optional', temperature: 'optional' } satisfies Shape<ChatRequest>
     expect(shapeOf(schemas.ChatRequest!)).toEqual(request)
     expect(shapeOf(schemas.ChatInfo!)).toEqual(info)
+  })
+
+  it('sends the roles the API accepts, and its numbers as the JSON types the API reads', () => {
+    // Every ChatRole, and no other: the compiler checks the keys against the type.
+    const roles = { system: true, user: true, assistant: true } satisfies Record<ChatRole, true>
+    const message = resolve(schemas.ChatRequest!.properties!.messages!.items!)
+    expect(sorted(Object.keys(roles))).toEqual(sorted(message.properties!.role!.enum!))
+    expect(message.properties!.content!.type).toBe('string')
+    expect(schemas.ChatRequest!.properties!.maxTokens!.type).toBe('integer')
+    expect(schemas.ChatRequest!.properties!.temperature!.type).toBe('number')
   })
 })
