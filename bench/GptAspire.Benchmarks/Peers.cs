@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -165,6 +166,9 @@ public sealed class PeerStack : IAsyncDisposable
         var url = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
         var api = Track(StartApi(context, name, url, openAIBase, key, ("ConnectionStrings__streams", $"127.0.0.1:{redisPort},abortConnect=false")));
         await api.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
+        // /health can pass before the connection that writes the events has connected (abortConnect=false connects in
+        // the background): until it has, a stream gets 503. The first measured stream must not be that one.
+        await WaitAnsweringAsync(http, api, TimeSpan.FromSeconds(60));
         return new Peer
         {
             Name = name,
@@ -297,6 +301,38 @@ public sealed class PeerStack : IAsyncDisposable
     }
 
     /// <summary>The body of POST /api/chat/stream, which every peer but the emulator takes.</summary>
+    // Until one whole answer streams (200, ending in finish), retrying what the API refuses while it connects.
+    private static async Task WaitAnsweringAsync(HttpClient http, ServerProcess api, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { messages = new[] { new { role = "user", content = "warm-up" } }, maxTokens = 5 });
+        var last = "no answer";
+        while (deadline.Elapsed < timeout)
+        {
+            try
+            {
+                using var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new("application/json");
+                using var response = await http.PostAsync(new Uri(api.Url, "api/chat/stream"), content);
+                var text = await response.Content.ReadAsStringAsync();
+                if (response.IsSuccessStatusCode && text.Contains("event: finish", StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                last = $"{(int)response.StatusCode}, {(text.Contains("event: error", StringComparison.Ordinal) ? "an error event" : "no finish event")}";
+            }
+            catch (HttpRequestException e)
+            {
+                last = e.Message;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"{api.Name} streamed no whole answer within {timeout.TotalSeconds:0} s (last: {last}; see its log).");
+    }
+
     private static Func<string, int, int, StreamRequest> ChatRequest(Uri url) => (prompt, maxTokens, expected) => new StreamRequest(
         url,
         JsonSerializer.SerializeToUtf8Bytes(new { messages = new[] { new { role = "user", content = prompt } }, maxTokens }),
