@@ -7,8 +7,13 @@ using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
+using api::GptAspire.Api.Models;
+using api::GptAspire.Api.Services.Chat;
+using api::GptAspire.Api.Services.ClientLimits;
+using api::GptAspire.Api.Services.Streams;
 using api::GptAspire.Api.Services.Upstream;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GptAspire.MicroBenchmarks.Api;
 
@@ -73,6 +78,83 @@ public static class StreamRetentionProbe
             var (idle, keptPerToken, allocatedPerToken) = await MeasureAsync(build);
             Console.WriteLine($"| {name} | {idle / 1024.0:F1} | {keptPerToken:F0} | {allocatedPerToken:F0} |");
         }
+
+        Console.WriteLine();
+        Console.WriteLine($"The API's chat service ({Streams} answers started, each with its reader, upstream silent), without Kestrel:");
+        Console.WriteLine();
+        Console.WriteLine("| pipeline | KiB kept per idle open answer |");
+        Console.WriteLine("|---|---:|");
+        foreach (var (name, build) in Pipelines.Where(p => p.Name.EndsWith("(before)", StringComparison.Ordinal) || p.Name.EndsWith("(after)", StringComparison.Ordinal)))
+        {
+            await MeasureServiceIdleAsync(build);
+            await MeasureServiceIdleAsync(build);
+            Console.WriteLine($"| {name} | {await MeasureServiceIdleAsync(build) / 1024.0:F1} |");
+        }
+    }
+
+    // Through ChatStreamService as a request starts an answer: the stream store, its buffer and the generation's loop
+    // (its start event written) on top of the pipeline; what Kestrel keeps per open response is not in it.
+    private static async Task<double> MeasureServiceIdleAsync(Func<IChatClient, IChatClient> build)
+    {
+        var upstream = new HeldUpstream();
+        var sdk = new OpenAI.Chat.ChatClient("gpt-4o-mini", new ApiKeyCredential("probe"), new OpenAI.OpenAIClientOptions
+        {
+            Endpoint = new Uri("http://upstream.invalid/v1"),
+            Transport = new HttpClientPipelineTransport(new HttpClient(upstream)),
+            RetryPolicy = new ClientRetryPolicy(0),
+        }).AsIChatClient();
+
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddOptions();
+        services.AddSingleton(new ChatModelInfo("gpt-4o-mini", 128_000, UsingEmulator: true));
+        services.AddSingleton(PromptTokenCounter.ForModel("gpt-4o-mini"));
+        services.AddSingleton<ChatLimits>();
+        services.Configure<ChatRateLimitOptions>(limits => limits.ConcurrentGenerations = 100_000);
+        services.Configure<ChatStreamsOptions>(streams => streams.MaxLiveStreams = 100_000);
+        services.AddSingleton<IClientGenerationLimiter, InMemoryClientGenerationLimiter>();
+        services.AddSingleton<ChatMetrics>();
+        services.AddSingleton<IChatStreamBackplane, InMemoryChatStreamBackplane>();
+        services.AddSingleton<ChatStreamStore>();
+        services.AddSingleton<ChatStreamService>();
+        services.AddSingleton(build(sdk));
+        await using var provider = services.BuildServiceProvider();
+        var service = provider.GetRequiredService<ChatStreamService>();
+        var request = new ChatRequest([new ChatRequestMessage("user", "Hello there")], null, null);
+
+        var empty = Heap();
+        var readers = new List<ChatStreamReader>();
+        var frames = new List<ReadOnlyMemory<byte>>();
+        for (var i = 0; i < Streams; i++)
+        {
+            var start = (ChatStart.Started)await service.StartAsync(request, $"probe-{i}", principal: null, CancellationToken.None);
+            frames.Clear();
+            await start.Reader.ReadAsync(frames);
+            readers.Add(start.Reader);
+        }
+
+        await upstream.AllStartedAsync(Streams);
+        var idle = Heap();
+
+        foreach (var pipe in upstream.Pipes)
+        {
+            await pipe.Writer.CompleteAsync();
+        }
+
+        foreach (var reader in readers)
+        {
+            reader.Dispose();
+        }
+
+        // The next measurement's empty heap must not hold these generations' ends.
+        var store = provider.GetRequiredService<ChatStreamStore>();
+        while (store.LiveCount > 0)
+        {
+            await Task.Delay(10);
+        }
+
+        return (idle - empty) / (double)Streams;
     }
 
     private static async Task<(double IdleBytes, double KeptPerToken, double AllocatedPerToken)> MeasureAsync(Func<IChatClient, IChatClient> build)
