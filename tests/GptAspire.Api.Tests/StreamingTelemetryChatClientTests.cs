@@ -13,7 +13,14 @@ namespace GptAspire.Api.Tests;
 /// </summary>
 public class StreamingTelemetryChatClientTests
 {
-    private static readonly ChatOptions Options = new() { MaxOutputTokens = 500, Temperature = 0.7f, Seed = 42, StopSequences = ["END"] };
+    private static readonly ChatOptions Options = new()
+    {
+        MaxOutputTokens = 500,
+        Temperature = 0.7f,
+        Seed = 42,
+        StopSequences = ["END"],
+        Tools = [AIFunctionFactory.Create((string city) => "12:00", "get_current_time", "The time in a city."), new HostedWebSearchTool()],
+    };
 
     [Fact(Timeout = Bounds.TestMs)]
     public async Task A_streamed_answer_gets_the_span_and_metrics_of_Microsoft_Extensions_AI()
@@ -30,6 +37,7 @@ public class StreamingTelemetryChatClientTests
         Assert.Contains("gen_ai.response.finish_reasons=[\"stop\"]", Tags(ours.Span));
         Assert.Contains("gen_ai.usage.output_tokens=4", Tags(ours.Span));
         Assert.Contains("server.address=api.example.test", Tags(ours.Span));
+        Assert.Contains(Tags(ours.Span), tag => tag.StartsWith("gen_ai.tool.definitions=", StringComparison.Ordinal) && tag.Contains("get_current_time", StringComparison.Ordinal));
         Assert.Equal(theirs.Metrics, ours.Metrics);
         Assert.Contains(ours.Metrics, m => m.StartsWith("gen_ai.client.token.usage ", StringComparison.Ordinal));
         Assert.Contains(ours.Metrics, m => m.StartsWith("gen_ai.client.operation.duration ", StringComparison.Ordinal));

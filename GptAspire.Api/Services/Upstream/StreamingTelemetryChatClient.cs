@@ -1,6 +1,9 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 
 namespace GptAspire.Api.Services.Upstream;
@@ -10,9 +13,9 @@ namespace GptAspire.Api.Services.Upstream;
 /// writes them (same source and meter, span name, attributes and instruments), keeping a few fields per answer
 /// instead of every update. Microsoft.Extensions.AI's client (11.0.0 as well) adds each update to a list until the
 /// answer ends, only to read back the response id, model, finish reason and usage: an open answer holds every token
-/// it has streamed, which sets the collector's pauses under many streams. Calls that need the whole answer on the span,
-/// message contents (when content recording is on) or tool definitions, and every non-streaming call, go through
-/// Microsoft.Extensions.AI's client unchanged.
+/// it has streamed, which sets the collector's pauses under many streams. Calls that need the whole answer on the span
+/// (message contents, when content recording is on) and every non-streaming call go through Microsoft.Extensions.AI's
+/// client unchanged.
 /// </summary>
 public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
 {
@@ -80,7 +83,7 @@ public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
 
     public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-        EnableSensitiveData || options?.Tools is { Count: > 0 }
+        EnableSensitiveData
             ? _whole.GetStreamingResponseAsync(messages, options, cancellationToken)
             : StreamAsync(messages, options, cancellationToken);
 
@@ -280,7 +283,34 @@ public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
                 break;
         }
 
+        if (options.Tools is { Count: > 0 } tools)
+        {
+            activity.AddTag("gen_ai.tool.definitions", ToolDefinitions(tools));
+        }
+
         return activity;
+    }
+
+    // As Microsoft.Extensions.AI writes them without sensitive data: each tool's type and name, indented JSON.
+    private static string ToolDefinitions(IList<AITool> tools)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartArray();
+            foreach (var tool in tools)
+            {
+                var function = tool.GetService<AIFunctionDeclaration>();
+                json.WriteStartObject();
+                json.WriteString("type", function is null ? tool.Name : "function");
+                json.WriteString("name", function?.Name ?? tool.Name);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private void Record(Activity? activity, string? requestModelId, AnswerSummary answer, Exception? error, Stopwatch? stopwatch, double? timeToFirstChunk)
