@@ -11,6 +11,7 @@ using api::GptAspire.Api.Models;
 using api::GptAspire.Api.Services.Chat;
 using api::GptAspire.Api.Services.ClientLimits;
 using api::GptAspire.Api.Services.Streams;
+using api::GptAspire.Api.Services.Tools;
 using api::GptAspire.Api.Services.Upstream;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
@@ -117,6 +118,10 @@ public static class StreamRetentionProbe
         services.AddSingleton<ChatMetrics>();
         services.AddSingleton<IChatStreamBackplane, InMemoryChatStreamBackplane>();
         services.AddSingleton<ChatStreamStore>();
+        // Text answers: the tools' rounds are not the per-token path (the function-invoking client is measured apart).
+        services.Configure<ChatToolsOptions>(tools => tools.Enabled = false);
+        services.AddSingleton<ChatTools>();
+        services.AddSingleton<ToolRunner>();
         services.AddSingleton<ChatStreamService>();
         services.AddSingleton(build(sdk));
         await using var provider = services.BuildServiceProvider();

@@ -10,6 +10,7 @@ using api::GptAspire.Api.Models;
 using api::GptAspire.Api.Services.Chat;
 using api::GptAspire.Api.Services.ClientLimits;
 using api::GptAspire.Api.Services.Streams;
+using api::GptAspire.Api.Services.Tools;
 using api::GptAspire.Api.Services.Upstream;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.AI;
@@ -72,6 +73,10 @@ public class TokenPathBenchmarks
         services.AddSingleton<ChatMetrics>();
         services.AddSingleton<IChatStreamBackplane, InMemoryChatStreamBackplane>();
         services.AddSingleton<ChatStreamStore>();
+        // Text answers: the tools' rounds are not the per-token path (the function-invoking client is measured apart).
+        services.Configure<ChatToolsOptions>(tools => tools.Enabled = false);
+        services.AddSingleton<ChatTools>();
+        services.AddSingleton<ToolRunner>();
         services.AddSingleton<ChatStreamService>();
         var builder = new ChatClientBuilder(sdk.AsIChatClient());
         builder = StreamingTelemetry ? builder.UseStreamingTelemetry() : builder.UseOpenTelemetry();
