@@ -39,6 +39,7 @@ public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
     private readonly string? _providerName;
     private readonly string? _serverAddress;
     private readonly int _serverPort;
+    private readonly ILogger? _logger;
 
     /// <summary>Creates the client over <paramref name="innerClient"/>; <paramref name="enableSensitiveData"/> records message contents.</summary>
     public StreamingTelemetryChatClient(IChatClient innerClient, bool enableSensitiveData = false, ILogger? logger = null)
@@ -46,7 +47,7 @@ public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
     {
         _whole = new OpenTelemetryChatClient(innerClient, logger, SourceName) { EnableSensitiveData = enableSensitiveData };
         _activitySource = (ActivitySource)_whole.GetService(typeof(ActivitySource))!;
-        Logger = logger;
+        _logger = logger;
 
         if (innerClient.GetService<ChatClientMetadata>() is { } metadata)
         {
@@ -71,8 +72,6 @@ public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
 
     /// <summary>Whether message contents are recorded (then streamed calls keep their whole answer for the span).</summary>
     public bool EnableSensitiveData => _whole.EnableSensitiveData;
-
-    private ILogger? Logger { get; }
 
     public override object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType == typeof(ActivitySource) ? _activitySource : base.GetService(serviceType, serviceKey);
@@ -336,9 +335,9 @@ public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
         if (error is not null)
         {
             activity?.AddTag("error.type", error.GetType().FullName).SetStatus(ActivityStatusCode.Error, error.Message);
-            if (Logger is not null)
+            if (_logger is not null)
             {
-                LogOperationException(Logger, error);
+                LogOperationException(_logger, error);
             }
         }
 
