@@ -178,7 +178,7 @@ public static class Extensions
         }
 
         pipeline
-            .UseOpenTelemetry(configure: telemetry => telemetry.EnableSensitiveData = recordMessageContent)
+            .UseStreamingTelemetry(recordMessageContent)
             .Use(inner => new CompactUpdatesChatClient(inner))
             // Inside the OpenTelemetry client, so that the gen_ai span's error status never carries the upstream body.
             .Use(inner => new RedactingChatClient(inner));

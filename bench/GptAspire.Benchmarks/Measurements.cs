@@ -12,12 +12,11 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
 
     public async Task<FirstTokenResult> FirstTokenAsync(Peer peer)
     {
-        var request = peer.Request!(FirstTokenPrompt, 3, 3);
         var samples = new List<double>(settings.FirstTokenSamples);
         for (var i = 0; i < 5 + settings.FirstTokenSamples; i++)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var result = await client.RunAsync(request, recordGaps: false, timeout.Token);
+            var result = await client.RunAsync(peer.Request!(FirstTokenPrompt, 3, 3), recordGaps: false, timeout.Token);
             if (result.Error is not null || result.FirstTokenAt == 0)
             {
                 throw new InvalidOperationException($"{peer.Name}: a single stream failed ({result.Error ?? "no token"}).");
@@ -41,9 +40,8 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
     /// </summary>
     public async Task<int> CalibrateAsync(Peer peer)
     {
-        var request = peer.Request!(LadderPrompt, settings.TokensPerStream, settings.TokensPerStream);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(BenchSettings.TokenDelayMs * settings.TokensPerStream * 3 + 10_000));
-        var results = await Task.WhenAll(Enumerable.Range(0, settings.Ladder[0]).Select(_ => client.RunAsync(request, recordGaps: false, timeout.Token)));
+        var results = await Task.WhenAll(Enumerable.Range(0, settings.Ladder[0]).Select(_ => client.RunAsync(peer.Request!(LadderPrompt, settings.TokensPerStream, settings.TokensPerStream), recordGaps: false, timeout.Token)));
         var finished = results.Where(result => result.Finished && result.Error is null).ToList();
         if (finished.Count == 0)
         {
@@ -55,7 +53,6 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
 
     public async Task<LevelResult> LadderLevelAsync(Peer peer, int streams, int expectedTokens)
     {
-        var request = peer.Request!(LadderPrompt, settings.TokensPerStream, expectedTokens);
         // Streams start spread over a ramp, as users would, not in one burst of connections.
         var ramp = TimeSpan.FromSeconds(Math.Clamp(streams / 1000.0, 0.2, 2.0));
         var bound = ramp + TimeSpan.FromMilliseconds(BenchSettings.TokenDelayMs * (expectedTokens + 1)) + settings.LevelGrace;
@@ -69,6 +66,7 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
         for (var i = 0; i < streams; i++)
         {
             var delay = ramp * i / streams;
+            var request = peer.Request!(LadderPrompt, settings.TokensPerStream, expectedTokens);
             tasks[i] = Task.Run(async () =>
             {
                 await Task.Delay(delay, cut.Token).ConfigureAwait(false);
@@ -97,9 +95,11 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
             Failed = results.Count(result => !result.Finished || result.Error is not null),
             TokensLost = results.Sum(result => (long)Math.Max(0, expectedTokens - result.Tokens)),
             Tokens = tokens,
+            // Replicas share their name: a peer's figure is theirs added up.
             CpuMsPer1kTokens = peer.Chain
-                .Select((process, i) => (process.Name, Value: Round((cpuAfter[i] - cpuBefore[i]).TotalMilliseconds * per1k)))
-                .ToDictionary(pair => pair.Name, pair => pair.Value),
+                .Select((process, i) => (process.Name, Value: (cpuAfter[i] - cpuBefore[i]).TotalMilliseconds * per1k))
+                .GroupBy(pair => pair.Name)
+                .ToDictionary(group => group.Key, group => Round(group.Sum(pair => pair.Value))),
             ClientCpuMsPer1kTokens = Round(clientCpu.TotalMilliseconds * per1k),
             ClientCoreShare = Math.Round(clientCpu / elapsed, 2),
             Cut = cut.IsCancellationRequested,
@@ -108,14 +108,13 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
 
     public async Task<IdleMemoryResult> IdleMemoryAsync(Peer peer)
     {
-        var request = peer.Request!(IdlePrompt, 5, 5);
         await Task.Delay(settings.Settle);
         var before = peer.Chain.Select(process => process.RssBytes()).ToArray();
 
         using var stop = new CancellationTokenSource();
         var opened = 0;
         var tasks = Enumerable.Range(0, settings.IdleStreams)
-            .Select(_ => client.RunAsync(request, recordGaps: false, stop.Token, () => Interlocked.Increment(ref opened)))
+            .Select(_ => client.RunAsync(peer.Request!(IdlePrompt, 5, 5), recordGaps: false, stop.Token, () => Interlocked.Increment(ref opened)))
             .ToArray();
         var waited = Stopwatch.StartNew();
         // A server may hold back its response headers until the first token; its streams are open all the same.
@@ -135,8 +134,9 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
             settings.IdleStreams,
             Volatile.Read(ref opened),
             peer.Chain
-                .Select((process, i) => (process.Name, Value: count == 0 ? double.NaN : Math.Round((after[i] - before[i]) / 1024.0 / count, 1)))
-                .ToDictionary(pair => pair.Name, pair => pair.Value));
+                .Select((process, i) => (process.Name, Value: count == 0 ? double.NaN : (after[i] - before[i]) / 1024.0 / count))
+                .GroupBy(pair => pair.Name)
+                .ToDictionary(group => group.Key, group => Math.Round(group.Sum(pair => pair.Value), 1)));
     }
 
     private static async Task<StreamResult[]> WhenAllSettled(Task<StreamResult>[] tasks)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -22,6 +23,7 @@ public sealed class Peer
     /// <summary>Every process a stream of this peer goes through, the server under test first.</summary>
     public IReadOnlyList<ServerProcess> Chain { get; init; } = [];
 
+    /// <summary>The request of one stream (called for each: a peer of several replicas sends each stream to the next).</summary>
     public Func<string, int, int, StreamRequest>? Request { get; init; }
 }
 
@@ -127,7 +129,8 @@ public sealed class PeerStack : IAsyncDisposable
         }
     }
 
-    private static ServerProcess StartApi(BenchContext context, string name, Uri url, Uri openAIBase, string key, params (string, string)[] extra) =>
+    private static ServerProcess StartApi(
+        BenchContext context, string name, Uri url, Uri openAIBase, string key, string? logName = null, params (string, string)[] extra) =>
         ServerProcess.Start(
             name, "dotnet", ["GptAspire.Api.dll"], Path.Combine(context.RepoRoot, "GptAspire.Api", "bin", "Release", "net10.0"),
             DotnetEnvironment(url, [
@@ -144,15 +147,16 @@ public sealed class PeerStack : IAsyncDisposable
                 // the idle-memory streams would then still run, and end, during the first ladder levels.
                 ("Chat__Streams__AbandonAfter", "00:00:01"),
                 .. extra]),
-            url, context.LogDirectory, context.ServerCore);
+            url, context.LogDirectory, context.ServerCore, logName);
 
-    // The API as several replicas run it: every event goes through the fenced append to Redis before its readers
-    // see it (README.md#several-api-replicas-an-answer-survives-its-replica). One replica takes the load, so the
-    // figures are the cost of that exact seam per answer; Redis's own CPU is its chain's.
+    // The API as it ships with several replicas: two of them over one Redis, every event through the fenced append to
+    // Redis before its readers see it (README.md#several-api-replicas-an-answer-survives-its-replica), streams sent to
+    // each in turn as the AppHost's proxy does. Both are named api-redis, so the peer's CPU and memory are theirs
+    // added up; Redis's own CPU is its chain's.
     private async Task<Peer> StartApiWithRedisAsync(BenchContext context, HttpClient http, ServerProcess emulator, Uri openAIBase, string key)
     {
         const string name = "api-redis";
-        const string description = "GptAspire.Api with its streams in Redis (the path of several replicas)";
+        const string description = "two GptAspire.Api replicas with their streams in one Redis (the resumable path as it ships)";
         if (await Commands.RunAsync("redis-server", ["--version"], context.RepoRoot, quiet: true) != 0)
         {
             return Skipped(name, description, "not installed: apt-get install -y redis-server");
@@ -162,16 +166,32 @@ public sealed class PeerStack : IAsyncDisposable
         var redis = Track(ServerProcess.Start(
             "redis", "redis-server", ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], context.RepoRoot,
             new Dictionary<string, string>(), new Uri($"http://127.0.0.1:{redisPort}/"), context.LogDirectory, context.ServerCore));
-        var url = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
-        var api = Track(StartApi(context, name, url, openAIBase, key, ("ConnectionStrings__streams", $"127.0.0.1:{redisPort},abortConnect=false")));
-        await api.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
+        ServerProcess[] replicas =
+        [
+            .. Enumerable.Range(1, 2).Select(replica => Track(StartApi(
+                context, name, new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/"), openAIBase, key, $"{name}-{replica}",
+                ("ConnectionStrings__streams", $"127.0.0.1:{redisPort},abortConnect=false")))),
+        ];
+        foreach (var replica in replicas)
+        {
+            await replica.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
+            // /health can pass before the connection that writes the events has connected (abortConnect=false connects
+            // in the background): until it has, a stream gets 503. The first measured stream must not be that one.
+            await WaitAnsweringAsync(http, replica, TimeSpan.FromSeconds(60));
+        }
+
+        var next = -1;
         return new Peer
         {
             Name = name,
             Description = description,
-            Server = api,
-            Chain = [api, redis, emulator],
-            Request = ChatRequest(new Uri(api.Url, "api/chat/stream")),
+            Server = replicas[0],
+            Chain = [.. replicas, redis, emulator],
+            Request = (prompt, maxTokens, expected) =>
+            {
+                var replica = replicas[(uint)Interlocked.Increment(ref next) % replicas.Length];
+                return ChatRequest(new Uri(replica.Url, "api/chat/stream"))(prompt, maxTokens, expected);
+            },
         };
     }
 
@@ -297,6 +317,38 @@ public sealed class PeerStack : IAsyncDisposable
     }
 
     /// <summary>The body of POST /api/chat/stream, which every peer but the emulator takes.</summary>
+    // Until one whole answer streams (200, ending in finish), retrying what the API refuses while it connects.
+    private static async Task WaitAnsweringAsync(HttpClient http, ServerProcess api, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { messages = new[] { new { role = "user", content = "warm-up" } }, maxTokens = 5 });
+        var last = "no answer";
+        while (deadline.Elapsed < timeout)
+        {
+            try
+            {
+                using var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new("application/json");
+                using var response = await http.PostAsync(new Uri(api.Url, "api/chat/stream"), content);
+                var text = await response.Content.ReadAsStringAsync();
+                if (response.IsSuccessStatusCode && text.Contains("event: finish", StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                last = $"{(int)response.StatusCode}, {(text.Contains("event: error", StringComparison.Ordinal) ? "an error event" : "no finish event")}";
+            }
+            catch (HttpRequestException e)
+            {
+                last = e.Message;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"{api.Name} streamed no whole answer within {timeout.TotalSeconds:0} s (last: {last}; see its log).");
+    }
+
     private static Func<string, int, int, StreamRequest> ChatRequest(Uri url) => (prompt, maxTokens, expected) => new StreamRequest(
         url,
         JsonSerializer.SerializeToUtf8Bytes(new { messages = new[] { new { role = "user", content = prompt } }, maxTokens }),

@@ -31,7 +31,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public static ServerProcess Start(
         string name, string fileName, IEnumerable<string> arguments, string workingDirectory,
-        IDictionary<string, string> environment, Uri url, string logDirectory, int? core)
+        IDictionary<string, string> environment, Uri url, string logDirectory, int? core, string? logName = null)
     {
         var info = new ProcessStartInfo
         {
@@ -70,7 +70,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         Directory.CreateDirectory(logDirectory);
-        var log = new StreamWriter(Path.Combine(logDirectory, $"{name}.log")) { AutoFlush = true };
+        var log = new StreamWriter(Path.Combine(logDirectory, $"{logName ?? name}.log")) { AutoFlush = true };
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => Write(log, e.Data);
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);

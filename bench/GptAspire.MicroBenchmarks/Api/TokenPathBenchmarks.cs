@@ -10,6 +10,7 @@ using api::GptAspire.Api.Models;
 using api::GptAspire.Api.Services.Chat;
 using api::GptAspire.Api.Services.ClientLimits;
 using api::GptAspire.Api.Services.Streams;
+using api::GptAspire.Api.Services.Tools;
 using api::GptAspire.Api.Services.Upstream;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.AI;
@@ -21,7 +22,7 @@ namespace GptAspire.MicroBenchmarks.Api;
 
 /// <summary>
 /// The API's whole per-token path, upstream chunk to SSE bytes, without the network: an answer of
-/// <see cref="Tokens"/> OpenAI chunks served from memory goes through the OpenAI SDK, Microsoft.Extensions.AI and its
+/// <see cref="Tokens"/> OpenAI chunks served from memory goes through the OpenAI SDK, Microsoft.Extensions.AI and an
 /// OpenTelemetry client, the frame writer, the stream store and a reader that copies the frames out, as the
 /// response would. Divide by <see cref="Tokens"/> for the cost of one token.
 /// </summary>
@@ -39,6 +40,13 @@ public class TokenPathBenchmarks
     /// <summary>Whether streamed updates let go of their raw SDK objects (<see cref="CompactUpdatesChatClient"/>).</summary>
     [Params(false, true)]
     public bool Compact { get; set; }
+
+    /// <summary>
+    /// Whether the gen_ai span comes from <see cref="StreamingTelemetryChatClient"/> (as the API ships) or from
+    /// Microsoft.Extensions.AI's OpenTelemetry client, which keeps every update until the answer ends.
+    /// </summary>
+    [Params(false, true)]
+    public bool StreamingTelemetry { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -65,8 +73,13 @@ public class TokenPathBenchmarks
         services.AddSingleton<ChatMetrics>();
         services.AddSingleton<IChatStreamBackplane, InMemoryChatStreamBackplane>();
         services.AddSingleton<ChatStreamStore>();
+        // Text answers: the tools' rounds are not the per-token path (the function-invoking client is measured apart).
+        services.Configure<ChatToolsOptions>(tools => tools.Enabled = false);
+        services.AddSingleton<ChatTools>();
+        services.AddSingleton<ToolRunner>();
         services.AddSingleton<ChatStreamService>();
-        var builder = new ChatClientBuilder(sdk.AsIChatClient()).UseOpenTelemetry();
+        var builder = new ChatClientBuilder(sdk.AsIChatClient());
+        builder = StreamingTelemetry ? builder.UseStreamingTelemetry() : builder.UseOpenTelemetry();
         if (Compact)
         {
             builder.Use(inner => new CompactUpdatesChatClient(inner));
