@@ -81,8 +81,8 @@ public static class Extensions
         var section = builder.Configuration.GetSection(ChatToolsOptions.SectionName);
         builder.Services.AddOptions<ChatToolsOptions>()
             .Bind(section)
-            .Validate(o => o.MaxRounds > 0, "Chat:Tools:MaxRounds must be positive.")
-            .Validate(o => o.Timeout > TimeSpan.Zero, "Chat:Tools:Timeout must be positive.")
+            .Validate(o => o.MaxRounds is > 0 and <= 100, "Chat:Tools:MaxRounds must be between 1 and 100.")
+            .Validate(o => o.Timeout > TimeSpan.Zero && o.Timeout <= TimeSpan.FromMinutes(10), "Chat:Tools:Timeout must be positive and at most 10 minutes.")
             .ValidateOnStart();
 
         builder.Services.AddSingleton<ChatTools>();

@@ -136,6 +136,32 @@ public class ToolCallTests(ApiFixture fixture)
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task A_stop_after_a_round_of_tools_still_counts_that_round_in_usage()
+    {
+        using var post = await fixture.Api.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(Body("What is 2^10? [emulator:delay=300]")) },
+            HttpCompletionOption.ResponseHeadersRead, Timeout);
+        var resultSeen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        string? requestId = null;
+        var reading = ChatStream.ReadEventsAsync(post, until: null, Timeout, onEvent: e =>
+        {
+            requestId ??= e.Name == "start" ? Text(e.Data, "requestId") : null;
+            if (e.Name == "tool_result")
+            {
+                resultSeen.TrySetResult(requestId!);
+            }
+        });
+        using var stop = await ChatStream.StopAsync(fixture.Api, await resultSeen.Task.WaitAsync(Bounds.Stream, Timeout), Timeout);
+        var events = await reading;
+
+        Assert.Equal("stopped", Text(events[^1].Data, "reason"));
+        var usage = events[^2].Data;
+        // The call that asked for the tool wrote its arguments: billed, and counted.
+        Assert.True(usage.GetProperty("completionTokens").GetInt32() > 0, usage.GetRawText());
+        Assert.True(usage.GetProperty("promptTokens").GetInt32() >= events[0].Data.GetProperty("promptTokens").GetInt32(), usage.GetRawText());
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_slow_tool_times_out_and_a_failing_one_says_only_that_it_failed()
     {
         var (api, server) = fixture.StartApi(

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using GptAspire.Api.Models;
 using GptAspire.Api.Services.Chat;
+using GptAspire.Api.Services.Tools;
 using Microsoft.Extensions.Options;
 
 namespace GptAspire.Api.Tests;
@@ -17,7 +18,30 @@ public class ChatLimitsTests
             DefaultMaxTokens = defaultMaxTokens,
             MaxOutputTokens = maxOutputTokens,
             MaxPromptTokens = maxPromptTokens,
-        }), new ChatModelInfo("gpt-4o-mini", contextWindow, false), Counter);
+        }), new ChatModelInfo("gpt-4o-mini", contextWindow, false), Counter, NoTools);
+
+    private static readonly ChatTools NoTools = new([], EmptyServices.Instance, Options.Create(new ChatToolsOptions()));
+
+    private sealed class EmptyServices : IServiceProvider
+    {
+        public static readonly EmptyServices Instance = new();
+
+        public object? GetService(Type serviceType) => null;
+    }
+
+    [Fact]
+    public void The_tools_offered_count_in_every_prompt()
+    {
+        var tools = new ChatTools([new(_ => BuiltInTools.Calculate())], EmptyServices.Instance, Options.Create(new ChatToolsOptions()));
+        var options = Options.Create(new ChatStreamOptions());
+        var model = new ChatModelInfo("gpt-4o-mini", 128_000, false);
+
+        new ChatLimits(options, model, Counter, NoTools).ValidatePrompt(Ask("Hello"), out var without);
+        new ChatLimits(options, model, Counter, tools).ValidatePrompt(Ask("Hello"), out var with);
+
+        Assert.Equal(Counter.CountTools([BuiltInTools.Calculate()]), with - without);
+        Assert.InRange(with - without, 10, 100);
+    }
 
     private static ChatRequest Ask(string content, int? maxTokens = null) => new([new("user", content)], maxTokens, null);
 

@@ -33,6 +33,12 @@ public class ArithmeticExpressionTests
     [InlineData("System.IO.File.Delete(\"x\")", "Expected a number")]
     [InlineData("1 2", "Unexpected '2' at position 3")]
     [InlineData("1.2.3", "is not a number")]
+    [InlineData("1,5 * 2", "write decimals with a point")]
+    [InlineData("99999999999999999999999999999", "too large for exact decimal arithmetic")]
+    [InlineData("10 ^ -30", "too small")]
+    [InlineData("0.1 ^ 29", "too small")]
+    [InlineData("0.5 ^ -1000", "too large")]
+    [InlineData("0 ^ -1", "divides by zero")]
     public void Refuses_what_it_cannot_compute_in_words(string expression, string reason)
     {
         var error = Assert.Throws<ToolInputException>(() => ArithmeticExpression.Evaluate(expression));
@@ -58,12 +64,18 @@ public class BuiltInToolsTests
         var tokyo = BuiltInTools.CurrentTimeIn("Asia/Tokyo", Noon);
         Assert.Equal(new("Asia/Tokyo", "2026-12-05T21:00:00+09:00", "+09:00", "Saturday"), tokyo);
         Assert.Equal("-05:00", BuiltInTools.CurrentTimeIn("America/New_York", Noon).UtcOffset);
+        Assert.Equal("+00:00", BuiltInTools.CurrentTimeIn("UTC", Noon).UtcOffset);
+        Assert.Equal("-09:00", BuiltInTools.CurrentTimeIn("Etc/GMT+9", Noon).UtcOffset);
     }
 
     [Theory]
     [InlineData("Mars/Olympus_Mons")]
     [InlineData("")]
     [InlineData("../../etc/passwd")]
+    [InlineData("America")]
+    [InlineData("posixrules")]
+    [InlineData("Europe//London")]
+    [InlineData("/usr/share/zoneinfo/Asia/Tokyo")]
     public void An_unknown_zone_is_an_error_in_words(string zone)
     {
         var error = Assert.Throws<ToolInputException>(() => BuiltInTools.CurrentTimeIn(zone, Noon));
@@ -99,8 +111,9 @@ public class ToolRunnerTests
         var calculate = BuiltInTools.Calculate();
 
         Assert.Equal("There is no tool named 'rm_rf'.", (await Run(runner, null, "rm_rf", [])).Error);
+        Assert.Equal($"There is no tool named '{new string('x', 64)}…'.", (await Run(runner, null, new string('x', 5000), [])).Error);
         Assert.Equal("The arguments were not valid JSON.", (await Run(runner, calculate, "calculate", null, new JsonException("bad"))).Error);
-        Assert.StartsWith("The arguments do not fit the tool's parameters", (await Run(runner, calculate, "calculate", [])).Error);
+        Assert.Equal("The arguments do not fit the tool's parameters (expression: string (required)).", (await Run(runner, calculate, "calculate", [])).Error);
         Assert.StartsWith("The arguments do not fit the tool's parameters",
             (await Run(runner, calculate, "calculate", new() { ["expression"] = JsonSerializer.SerializeToElement(new[] { 1, 2 }) })).Error);
         Assert.Equal("The expression divides by zero.", (await Run(runner, calculate, "calculate", new() { ["expression"] = "1/0" })).Error);

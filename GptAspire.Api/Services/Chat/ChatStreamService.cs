@@ -195,6 +195,7 @@ public sealed partial class ChatStreamService(
         var toolEvents = new ToolEvents(call.Before?.Rounds ?? 0, toolOptions.Value.MaxRounds);
         string? finishReason = null;
         UsageDetails? usage = null;
+        var answeredAtUsage = 0;
         ErrorEvent? error = null;
         var tooLarge = false;
 
@@ -231,6 +232,7 @@ public sealed partial class ChatStreamService(
                             case UsageContent usageContent:
                                 // Every call to the model (one per round of tools) reports its own usage: the answer's is the sum.
                                 (usage ??= new UsageDetails()).Add(usageContent.Details);
+                                answeredAtUsage = answer.Length;
                                 break;
                             case FunctionCallContent or FunctionResultContent when toolEvents.Next(content, frames) is { } toolEvent:
                                 if (store.Append(stream, toolEvent) == AppendResult.LimitReached)
@@ -326,7 +328,12 @@ public sealed partial class ChatStreamService(
         else if (error is null && abort == GenerationAbortReason.Stopped)
         {
             finishReason = FinishReasons.Stopped;
-            usage = null;
+            // The rounds of tools that ended before the stop reported their usage; the cut call reports none, so its
+            // text is counted here (and its prompt, unknown, is left out).
+            if (usage is not null && answer.Length > answeredAtUsage)
+            {
+                usage.OutputTokenCount += tokenCounter.Count(answer.ToString(answeredAtUsage, answer.Length - answeredAtUsage));
+            }
         }
         else if (error is null && finishReason is null)
         {

@@ -40,7 +40,7 @@ public static class GenerationEndings
         new(ChatErrorCodes.StreamTooLarge, "The answer was too long to keep and was cut off.");
 
     public static ErrorEvent ToolRoundsExceeded(int maxRounds) =>
-        new(ChatErrorCodes.ToolRoundsExceeded, $"The model kept calling tools after {maxRounds} rounds, so the answer was ended. Ask again, more simply.");
+        new(ChatErrorCodes.ToolRoundsExceeded, $"The model kept calling tools after {maxRounds} {(maxRounds == 1 ? "round" : "rounds")}, so the answer was ended. Ask again, more simply.");
 
     public static ErrorEvent Internal() =>
         new(ChatErrorCodes.InternalError, "The server failed while writing this answer. Try again.");

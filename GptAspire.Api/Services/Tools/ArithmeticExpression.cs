@@ -14,7 +14,7 @@ namespace GptAspire.Api.Services.Tools;
 /// atom    = number | "(" sum ")"
 /// </code>
 /// </summary>
-public sealed class ArithmeticExpression
+public sealed partial class ArithmeticExpression
 {
     public const int MaxLength = 200;
     private const int MaxDepth = 32;
@@ -103,13 +103,17 @@ public sealed class ArithmeticExpression
             throw new ToolInputException($"Exponents must be whole numbers from -{MaxExponent} to {MaxExponent}.");
         }
 
+        // A negative exponent raises the reciprocal: 2^-2 is 0.5^2, so nothing overflows on the way to a small result.
+        var factor = exponent < 0 ? 1m / value : value;
         var result = 1m;
         for (var i = 0; i < Math.Abs(exponent); i++)
         {
-            result *= value;
+            result *= factor;
         }
 
-        return exponent < 0 ? 1m / result : result;
+        return result == 0 && value != 0
+            ? throw new ToolInputException("The result is too small for exact decimal arithmetic (28 decimal places).")
+            : result;
     }
 
     private decimal Unary() => TryTake('+', '-') switch
@@ -139,16 +143,28 @@ public sealed class ArithmeticExpression
             _position++;
         }
 
-        // Digit group separators ("1,000" or "1_000") are read as nothing: no locale reads a comma as a decimal point here.
-        var digits = _text[start.._position].Replace(",", "").Replace("_", "");
-        if (digits.Length == 0)
+        var written = _text[start.._position];
+        if (written.Length == 0)
         {
             throw Unexpected("a number");
         }
 
-        return decimal.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number)
-            ? number
-            : throw new ToolInputException($"'{_text[start.._position]}' is not a number.");
+        // Digit groups ("1,000", "1_000") are read as nothing; a comma anywhere else ("1,5") is refused rather than
+        // guessed at: it is a decimal point in half the world.
+        if (written.Contains(',') && !DigitGroups().IsMatch(written))
+        {
+            throw new ToolInputException($"'{written}' is not a number: write decimals with a point (1.5) and thousands as 1,000.");
+        }
+
+        var digits = written.Replace(",", "").Replace("_", "");
+        if (decimal.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+        {
+            return number;
+        }
+
+        throw new ToolInputException(PlainNumber().IsMatch(digits)
+            ? $"'{written}' is too large for exact decimal arithmetic."
+            : $"'{written}' is not a number.");
     }
 
     private decimal Nested(Func<decimal> rule)
@@ -181,6 +197,12 @@ public sealed class ArithmeticExpression
             _position++;
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")]
+    private static partial System.Text.RegularExpressions.Regex DigitGroups();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d+(?:\.\d*)?$")]
+    private static partial System.Text.RegularExpressions.Regex PlainNumber();
 
     private ToolInputException Unexpected(string? expected = null)
     {

@@ -32,11 +32,15 @@ public static class BuiltInTools
         TimeZoneInfo zone;
         try
         {
-            zone = string.IsNullOrWhiteSpace(timeZone) || timeZone.Length > 64
+            // Only names of the IANA database (what ICU maps), never a path of the system's zone files ("America",
+            // "posixrules", "Europe//London" are files or folders there).
+            var name = timeZone?.Trim();
+            zone = string.IsNullOrEmpty(name) || name.Length > 64 || !TimeZoneInfo.TryConvertIanaIdToWindowsId(name, out _)
                 ? throw new TimeZoneNotFoundException()
-                : TimeZoneInfo.FindSystemTimeZoneById(timeZone.Trim());
+                : TimeZoneInfo.FindSystemTimeZoneById(name);
         }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or System.Security.SecurityException
+            or UnauthorizedAccessException or IOException or ArgumentException)
         {
             throw new ToolInputException($"'{Shorten(timeZone)}' is not an IANA time zone such as Asia/Tokyo.");
         }

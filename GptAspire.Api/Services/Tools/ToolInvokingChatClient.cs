@@ -32,7 +32,7 @@ public sealed class ToolInvokingChatClient : FunctionInvokingChatClient
         foreach (var result in results)
         {
             var outcome = result.Result as ToolOutcome ?? ToolOutcome.Failed(
-                result.Status == FunctionInvocationStatus.NotFound ? $"There is no tool named '{result.CallContent.Name}'." : "The tool failed.", 0);
+                result.Status == FunctionInvocationStatus.NotFound ? $"There is no tool named '{ToolEvents.Shorten(result.CallContent.Name)}'." : "The tool failed.", 0);
             contents.Add(outcome.ToContent(result.CallContent.CallId));
         }
 

@@ -22,7 +22,7 @@ public sealed partial class ToolRunner(IOptions<ChatToolsOptions> options, ILogg
 
         if (function is null)
         {
-            return Fail($"There is no tool named '{call.Name}'.", "tool_not_found");
+            return Fail($"There is no tool named '{ToolEvents.Shorten(call.Name)}'.", "tool_not_found");
         }
 
         if (call.Exception is not null)
@@ -50,12 +50,13 @@ public sealed partial class ToolRunner(IOptions<ChatToolsOptions> options, ILogg
         }
         catch (Exception e) when (e is ArgumentException or JsonException or FormatException or InvalidCastException)
         {
-            // Arguments that do not bind to the tool's parameters: missing, or of the wrong JSON type.
-            return Fail("The arguments do not fit the tool's parameters: " + e.Message, "invalid_arguments");
+            // Arguments that do not bind to the tool's parameters: missing, or of the wrong JSON type. The binder's own
+            // message names .NET types; the model and the page get the parameters the tool takes instead.
+            return Fail($"The arguments do not fit the tool's parameters ({Parameters(function)}).", "invalid_arguments");
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            LogToolFailed(logger, call.Name, e);
+            LogToolFailed(logger, function.Name, e);
             return Fail("The tool failed.", e.GetType().FullName!);
         }
 
@@ -65,6 +66,24 @@ public sealed partial class ToolRunner(IOptions<ChatToolsOptions> options, ILogg
             Activity.Current?.SetStatus(ActivityStatusCode.Error, error).SetTag("error.type", errorType);
             return ToolOutcome.Failed(error, Elapsed());
         }
+    }
+
+    // "expression: string (required)", from the tool's JSON schema.
+    private static string Parameters(AIFunction function)
+    {
+        var schema = function.JsonSchema;
+        if (schema.ValueKind != JsonValueKind.Object || !schema.TryGetProperty("properties", out var properties) || properties.ValueKind != JsonValueKind.Object)
+        {
+            return "none";
+        }
+
+        var required = schema.TryGetProperty("required", out var names) && names.ValueKind == JsonValueKind.Array
+            ? names.EnumerateArray().Select(name => name.GetString()).ToHashSet()
+            : [];
+        var list = properties.EnumerateObject().Select(property =>
+            $"{property.Name}: {(property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("type", out var type) ? type.ToString() : "any")}"
+            + (required.Contains(property.Name) ? " (required)" : "")).ToList();
+        return list.Count == 0 ? "none" : string.Join(", ", list);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Tool {ToolName} failed")]
