@@ -35,4 +35,33 @@ public class TelemetryTests(ApiFixture fixture)
         Assert.DoesNotContain(hidden, hiddenTags);
         Assert.Contains(recorded, recordedTags);
     }
+
+    [Fact(Timeout = Bounds.TestMs)]
+    public async Task A_tools_arguments_and_result_reach_its_execute_tool_span_only_when_the_setting_is_on()
+    {
+        var spans = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name.EndsWith("Microsoft.Extensions.AI", StringComparison.Ordinal),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        // An expression of its own per test run, so the tags found are this answer's.
+        var expression = $"{Random.Shared.Next(1000, 9999)} * {Random.Shared.Next(1000, 9999)}";
+        var (_, hiddenEvents) = await ChatStream.PostAsync(fixture.Api, ChatStream.Body($"What is {expression}? [emulator:delay=1]"), Timeout);
+        var (_, recordedEvents) = await ChatStream.PostAsync(fixture.RecordingApi, ChatStream.Body($"What is {expression}? [emulator:delay=1]"), Timeout);
+
+        Activity ToolSpan(List<ReceivedEvent> events) => spans.Single(a =>
+            a.TraceId.ToHexString() == events[0].Data.GetProperty("traceId").GetString() && a.DisplayName == "execute_tool calculate");
+        var hidden = ToolSpan(hiddenEvents);
+        var recorded = ToolSpan(recordedEvents);
+
+        Assert.Equal("calculate", hidden.GetTagItem("gen_ai.tool.name"));
+        Assert.Null(hidden.GetTagItem("gen_ai.tool.call.arguments"));
+        Assert.Null(hidden.GetTagItem("gen_ai.tool.call.result"));
+        Assert.Contains(expression, recorded.GetTagItem("gen_ai.tool.call.arguments") as string);
+        Assert.Contains("value", recorded.GetTagItem("gen_ai.tool.call.result") as string);
+    }
 }

@@ -73,8 +73,13 @@ public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
     /// <summary>Whether message contents are recorded (then streamed calls keep their whole answer for the span).</summary>
     public bool EnableSensitiveData => _whole.EnableSensitiveData;
 
-    public override object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType == typeof(ActivitySource) ? _activitySource : base.GetService(serviceType, serviceKey);
+    // The function-invoking client above finds its ActivitySource here, and whether to record tool arguments and
+    // results from Microsoft.Extensions.AI's client (which this one uses for whole answers and recorded content).
+    public override object? GetService(Type serviceType, object? serviceKey = null) => serviceKey is not null
+        ? base.GetService(serviceType, serviceKey)
+        : serviceType == typeof(ActivitySource) ? _activitySource
+        : serviceType == typeof(OpenTelemetryChatClient) ? _whole
+        : base.GetService(serviceType, serviceKey);
 
     public override Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
