@@ -95,7 +95,7 @@ public class ToolCallTests(ApiFixture fixture)
     [InlineData("[emulator:tool=rm_rf {\"path\": \"/\"}]", "rm_rf", "There is no tool named 'rm_rf'.")]
     [InlineData("[emulator:tool=calculate {\"expr\": \"1+1\"}]", "calculate", "The arguments do not fit the tool's parameters")]
     [InlineData("[emulator:tool=calculate {\"expression\": \"1/0\"}]", "calculate", "The expression divides by zero.")]
-    [InlineData("[emulator:tool=get_current_time {\"timeZone\": \"Mars/Olympus_Mons\"}]", "get_current_time", "'Mars/Olympus_Mons' is not an IANA time zone")]
+    [InlineData("[emulator:tool=get_current_time {\"timeZone\": \"Mars/Olympus_Mons\"}]", "get_current_time", "'Mars/Olympus_Mons' is not a time zone name of the IANA database")]
     public async Task Bad_tool_input_is_an_error_result_and_the_answer_goes_on(string directive, string tool, string error)
     {
         var events = await AskAsync($"Use the tool {directive}");

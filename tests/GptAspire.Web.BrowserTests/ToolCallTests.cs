@@ -42,6 +42,6 @@ public sealed class ToolCallTests(AppHostFixture app, BrowserFixture browser) : 
 
         var card = LastAnswer.Locator("[data-tool-call]");
         await Expect(card).ToHaveAttributeAsync("data-tool-status", "error", new() { Timeout = Short });
-        await Expect(card.GetByTestId("tool-call-status")).ToContainTextAsync("is not an IANA time zone", new() { Timeout = Short });
+        await Expect(card.GetByTestId("tool-call-status")).ToContainTextAsync("is not a time zone name of the IANA database", new() { Timeout = Short });
     }
 }

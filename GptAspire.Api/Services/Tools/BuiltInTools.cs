@@ -8,7 +8,7 @@ namespace GptAspire.Api.Services.Tools;
 /// The two tools the API offers the model out of the box. Both need no network and are safe with any input: a time
 /// zone is looked up by name, an expression is parsed by <see cref="ArithmeticExpression"/>, never run as code.
 /// </summary>
-public static class BuiltInTools
+public static partial class BuiltInTools
 {
     public const string CurrentTimeName = "get_current_time";
     public const string CalculateName = "calculate";
@@ -32,17 +32,18 @@ public static class BuiltInTools
         TimeZoneInfo zone;
         try
         {
-            // Only names of the IANA database (what ICU maps), never a path of the system's zone files ("America",
-            // "posixrules", "Europe//London" are files or folders there).
+            // Only names shaped like the IANA database's ("Asia/Tokyo", "Etc/GMT+9", "UTC"), never a path of the
+            // system's zone files; a folder of them ("America") fails to load below. (The API runs with invariant
+            // globalization, so ICU's list of zone names is not there to check against.)
             var name = timeZone?.Trim();
-            zone = string.IsNullOrEmpty(name) || name.Length > 64 || !TimeZoneInfo.TryConvertIanaIdToWindowsId(name, out _)
+            zone = name is null || name.Length > 64 || !IanaName().IsMatch(name)
                 ? throw new TimeZoneNotFoundException()
                 : TimeZoneInfo.FindSystemTimeZoneById(name);
         }
         catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or System.Security.SecurityException
             or UnauthorizedAccessException or IOException or ArgumentException)
         {
-            throw new ToolInputException($"'{Shorten(timeZone)}' is not an IANA time zone such as Asia/Tokyo.");
+            throw new ToolInputException($"'{Shorten(timeZone)}' is not a time zone name of the IANA database, such as Europe/London.");
         }
 
         var local = TimeZoneInfo.ConvertTime(utcNow, zone);
@@ -53,6 +54,9 @@ public static class BuiltInTools
             (offset < TimeSpan.Zero ? "-" : "+") + offset.ToString(@"hh\:mm", CultureInfo.InvariantCulture),
             local.DayOfWeek.ToString());
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$")]
+    private static partial System.Text.RegularExpressions.Regex IanaName();
 
     private static string Shorten(string? text) => text is null ? "" : text.Length <= 64 ? text : text[..64] + "…";
 

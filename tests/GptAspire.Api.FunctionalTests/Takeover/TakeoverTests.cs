@@ -74,6 +74,17 @@ public class TakeoverTests(ReplicaProcesses replicas) : ReplicaProcessTest(repli
     }
 
     [Fact(Timeout = Bounds.TestMs)]
+    public async Task The_time_tool_answers_in_the_API_as_it_ships()
+    {
+        // A real API process, as published: invariant globalization (no ICU), the system's zone files.
+        var (response, events) = await ChatStream.PostAsync(A.Client, ChatStream.Body("What time is it in Tokyo?", maxTokens: 200), Timeout);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = Assert.Single(events, e => e.Name == "tool_result").Data;
+        Assert.False(result.TryGetProperty("error", out var error), error.ToString());
+        Assert.EndsWith("+09:00", result.GetProperty("result").GetProperty("localTime").GetString());
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
     public async Task A_Last_Event_ID_past_the_end_of_a_live_answer_is_400_not_a_silent_wait()
     {
         var reader = new ResumingReader(Cluster.Replicas);
