@@ -33,7 +33,7 @@ public static class ChatApi
 
         api.MapPost("/chat/stream", StartChat)
             .WithName("StreamChat")
-            .WithSummary("Starts an answer and streams it as named server-sent events: start, token*, usage, finish | error.")
+            .WithSummary("Starts an answer and streams it as named server-sent events: start, then token, tool_call and tool_result in the order they happen, usage, finish | error.")
             .AddEndpointFilter<ChatRequestValidationFilter>()
             // The handler returns IResult (a stream or a refusal), so the stream's metadata is declared here.
             .Produces<string>(StatusCodes.Status200OK, ChatStreamResult.EventStreamContentType)
@@ -46,12 +46,15 @@ public static class ChatApi
         api.MapGet("/chat/stream/{requestId}", ResumeChat)
             .WithName("ResumeChat")
             .WithSummary("Streams an answer again: the events after Last-Event-ID (or ?lastEventId=), then the live rest; 204 when it has ended and the client has its last event.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireRateLimiting(ClientLimitsExtensions.ChatPolicy);
 
         api.MapPost("/chat/stream/{requestId}/stop", StopChat)
             .WithName("StopChat")
-            .WithSummary("Stops an answer wherever it runs: readers get usage and finish 'stopped'.");
+            .WithSummary("Stops an answer wherever it runs: readers get usage and finish 'stopped'. 202 while it stops, 200 when it had already ended.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         api.MapGet("/info", GetInfo)
             .WithName("GetInfo")

@@ -37,13 +37,16 @@ public sealed class ChatRequestOpenApi(ChatLimits limits) : IOpenApiSchemaTransf
         return Task.CompletedTask;
     }
 
+    // An answer's length the server accepts however low Chat:MaxOutputTokens is set.
+    private int ExampleMaxTokens => Math.Min(500, limits.MaxOutputTokens);
+
     private void DescribeRequest(OpenApiSchema schema)
     {
         schema.Description = "The conversation to answer, and optionally the answer's length and sampling temperature.";
         schema.Examples = [new JsonObject
         {
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Tell me about the sea." }),
-            ["maxTokens"] = 500,
+            ["maxTokens"] = ExampleMaxTokens,
             ["temperature"] = 0.7,
         }];
 
@@ -62,7 +65,7 @@ public sealed class ChatRequestOpenApi(ChatLimits limits) : IOpenApiSchemaTransf
             maxTokens.Type = JsonSchemaType.Integer;
             maxTokens.Minimum = "1";
             maxTokens.Maximum = limits.MaxOutputTokens.ToString(CultureInfo.InvariantCulture);
-            maxTokens.Examples = [500];
+            maxTokens.Examples = [ExampleMaxTokens];
             maxTokens.Description = $"The most tokens the answer may have, 1 to {limits.MaxOutputTokens} (Chat:MaxOutputTokens). "
                 + $"When absent, {limits.DefaultMaxTokens} (Chat:DefaultMaxTokens) within what the context window leaves after the conversation.";
         });
