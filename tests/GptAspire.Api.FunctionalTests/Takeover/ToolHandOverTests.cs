@@ -18,7 +18,12 @@ public class ToolHandOverTests(ApiFixture api)
     public async Task A_call_without_a_result_when_its_replica_stops_is_run_by_the_replica_that_continues()
     {
         await using var redis = await RedisServer.StartAsync();
-        var settings = new Dictionary<string, string> { ["ConnectionStrings:streams"] = redis.ConnectionString };
+        // A short lease: each replica learns within 200 ms that the other is alive (and so can hand over to it).
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:streams"] = redis.ConnectionString,
+            ["Chat:Streams:TakeoverAfter"] = "00:00:00.600",
+        };
 
         // On A the tool runs until the replica stops (and sees the cancellation); on B it answers at once.
         var startedOnA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -47,6 +52,15 @@ public class ToolHandOverTests(ApiFixture api)
         await using var _ = serverB;
         using var __ = a;
         using var ___ = b;
+
+        // Both replicas hold a lease, and A has renewed its own since B took one: A knows it can hand over.
+        await using (var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        {
+            await Eventually.UntilAsync(async () => await connection.GetDatabase().SortedSetLengthAsync("gptaspire:replicas") >= 2,
+                "both replicas to hold a lease", Bounds.Condition, Timeout);
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(500), Timeout);
 
         using var post = await a.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream") { Content = JsonContent.Create(ChatStream.Body("Look it up [emulator:tool=lookup {\"key\": 7}]", maxTokens: 300)) },
