@@ -35,7 +35,7 @@ public sealed record ReplyTopic(
 
     public static readonly ReplyTopic Sea = new(
         "the sea",
-        ["sea", "ocean", "wave", "tide", "beach", "coast", "coral", "reef", "whale", "fish", "marine", "salt", "seaside", "shore", "harbour", "harbor", "sail", "sailing"],
+        ["sea", "ocean", "wave", "tide", "beach", "coast", "coral", "reef", "whale", "fish", "marine", "seaside", "shore", "harbour", "harbor", "sail", "sailing"],
         [
             "The sea covers about 71% of the planet's surface and holds nearly all of its water.",
             "The ocean is one connected body of salt water, split by habit into five oceans and many seas.",
@@ -137,6 +137,7 @@ public sealed record ReplyTopic(
             "python", "java", "rust", "sql", "database", "server", "stream", "streaming", "browser", "async", "await", "git", "docker",
             "kubernetes", "deploy", "deployment", "cache", "test", "testing", "algorithm", "vue", "react", "node", "json", "linq", "thread",
             "mutex", "semaphore", "postgresql", "sqlite", "app", "websocket", "opentelemetry", "vite", "library", "framework", "regex", "variable",
+            "neural", "model", "list", "array",
         ],
         [
             "Here is a practical way to approach it in code.",
@@ -192,7 +193,7 @@ public sealed record ReplyTopic(
 
     public static readonly ReplyTopic History = new(
         "history",
-        ["history", "historical", "ancient", "century", "empire", "war", "king", "queen", "rome", "roman", "egypt", "medieval", "revolution", "civilization", "civilisation", "past"],
+        ["history", "historical", "ancient", "century", "empire", "war", "king", "queen", "rome", "roman", "egypt", "medieval", "revolution", "civilization", "civilisation", "dynasty", "pharaoh", "historian"],
         [
             "History is easier to follow as a chain of causes than as a list of dates.",
             "Most of what we know about the distant past comes from a surprisingly small set of sources.",
@@ -224,7 +225,7 @@ public sealed record ReplyTopic(
 
     public static readonly ReplyTopic Music = new(
         "music",
-        ["music", "song", "songs", "guitar", "piano", "sing", "singing", "band", "melody", "chord", "rhythm", "jazz", "rock", "classical", "concert", "instrument", "violin", "drum", "drums"],
+        ["music", "song", "songs", "guitar", "piano", "sing", "singing", "band", "melody", "chord", "rhythm", "jazz", "classical", "concert", "composer", "symphony", "opera", "bach", "mozart", "beethoven", "instrument", "violin", "drum", "drums"],
         [
             "Music is built from a few simple pieces: rhythm, melody and harmony.",
             "Learning music goes faster with short daily practice than with long weekly sessions.",
@@ -256,7 +257,7 @@ public sealed record ReplyTopic(
 
     public static readonly ReplyTopic Sleep = new(
         "sleep and health",
-        ["sleep", "sleeping", "insomnia", "tired", "nap", "rest", "health", "healthy", "exercise", "fitness", "diet", "stress", "wellbeing", "walk", "walking", "run", "running"],
+        ["sleep", "sleeping", "insomnia", "tired", "nap", "rest", "health", "healthy", "exercise", "fitness", "diet", "stress", "wellbeing", "walk", "walking", "run", "running", "cold", "flu", "fever", "doctor", "medicine", "headache"],
         [
             "Sleep and everyday health depend mostly on regular habits rather than on special tricks.",
             "Most adults need seven to nine hours of sleep, and consistency matters as much as the total.",
@@ -288,7 +289,7 @@ public sealed record ReplyTopic(
 
     public static readonly ReplyTopic Weather = new(
         "the weather",
-        ["weather", "rain", "snow", "storm", "wind", "cloud", "clouds", "forecast", "temperature", "sunny", "climate", "thunder", "lightning", "fog", "hurricane", "cold", "hot"],
+        ["weather", "rain", "snow", "storm", "wind", "cloud", "clouds", "forecast", "temperature", "sunny", "climate", "thunder", "lightning", "fog", "hurricane", "heatwave", "humidity"],
         [
             "Weather is the atmosphere's short-term behaviour; climate is its long-term average.",
             "Most weather is driven by the Sun heating the Earth unevenly.",
@@ -320,7 +321,7 @@ public sealed record ReplyTopic(
 
     public static readonly ReplyTopic Travel = new(
         "travel",
-        ["travel", "trip", "holiday", "vacation", "flight", "fly", "airport", "hotel", "visit", "tourist", "journey", "luggage", "passport", "train", "city", "country", "abroad"],
+        ["travel", "trip", "holiday", "vacation", "flight", "fly", "airport", "hotel", "visit", "tourist", "journey", "luggage", "passport", "city", "abroad", "pack", "packing", "sightseeing", "japan", "paris", "london", "tokyo", "europe"],
         [
             "A good trip comes from a little planning and a lot of room for surprises.",
             "Travel goes most smoothly when the essentials are sorted early and the rest stays flexible.",

@@ -20,6 +20,10 @@ public sealed partial class ReplyTests(EmulatorFixture emulator)
         { "Why do I sleep so badly?", ["sleep", "bed", "daylight", "caffeine", "habit", "walk", "tired", "routine"] },
         { "Will it rain tomorrow? What does the forecast mean?", ["rain", "forecast", "weather", "wind", "cloud", "air", "storm", "layer"] },
         { "What is the meaning of life?", ["question", "source", "answer", "example", "precise", "understand"] },
+        // Words that belong to two topics go to the one the question means.
+        { "How much salt should I put in bread dough?", ["cook", "salt", "pan", "dish", "recipe", "taste", "heat", "ingredient", "dough", "bake"] },
+        { "How do I treat a cold?", ["sleep", "bed", "daylight", "caffeine", "habit", "walk", "tired", "routine"] },
+        { "Who was Johann Sebastian Bach?", ["music", "practice", "song", "instrument", "melody", "rhythm", "chord", "listen"] },
     };
 
     [Theory(Timeout = Bounds.TestMs)]
