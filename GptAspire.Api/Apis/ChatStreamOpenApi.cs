@@ -118,7 +118,7 @@ public sealed class ChatStreamOpenApi : IOpenApiDocumentTransformer
 
             if (property.PropertyType == typeof(System.Text.Json.JsonElement?))
             {
-                // Any JSON value: the arguments are an object (null when the model's were not JSON), a result anything.
+                // Any JSON value: the arguments are an object (null when the model's were not a JSON object), a result anything.
                 member.Type = omittedWhenNull ? null : JsonSchemaType.Object | JsonSchemaType.Null;
             }
         }

@@ -86,7 +86,7 @@ public sealed record TokenEvent(string Text);
 /// </summary>
 /// <param name="CallId">The model's id of the call; its <c>tool_result</c> has the same.</param>
 /// <param name="Name">The tool's name.</param>
-/// <param name="Arguments">The arguments as a JSON object; null when the model's arguments were not valid JSON.</param>
+/// <param name="Arguments">The arguments as a JSON object; null when the model's arguments were not a JSON object.</param>
 public sealed record ToolCallEvent(string CallId, string Name, JsonElement? Arguments);
 
 /// <summary>Data of a <c>tool_result</c> event: how a call ended, with exactly one of its result or an error.</summary>

@@ -91,7 +91,8 @@ public class ToolCallTests(ApiFixture fixture)
     }
 
     [Theory(Timeout = Bounds.TestMs)]
-    [InlineData("[emulator:tool=calculate {\"expression\": ]", "calculate", "The arguments were not valid JSON.")]
+    [InlineData("[emulator:tool=calculate {\"expression\": ]", "calculate", "The arguments were not a JSON object.")]
+    [InlineData("[emulator:tool=calculate [1, 2]]", "calculate", "The arguments were not a JSON object.")]
     [InlineData("[emulator:tool=rm_rf {\"path\": \"/\"}]", "rm_rf", "There is no tool named 'rm_rf'.")]
     [InlineData("[emulator:tool=calculate {\"expr\": \"1+1\"}]", "calculate", "The arguments do not fit the tool's parameters")]
     [InlineData("[emulator:tool=calculate {\"expression\": \"1/0\"}]", "calculate", "The expression divides by zero.")]
@@ -103,7 +104,7 @@ public class ToolCallTests(ApiFixture fixture)
         var (call, result) = AssertOneCallThenAnswer(events, tool);
         Assert.StartsWith(error, Text(result.Data, "error"));
         Assert.False(result.Data.TryGetProperty("result", out _));
-        if (error.StartsWith("The arguments were not valid JSON", StringComparison.Ordinal))
+        if (error.StartsWith("The arguments were not a JSON object", StringComparison.Ordinal))
         {
             Assert.Equal(JsonValueKind.Null, call.Data.GetProperty("arguments").ValueKind);
         }

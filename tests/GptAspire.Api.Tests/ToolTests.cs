@@ -111,7 +111,7 @@ public class ToolRunnerTests
 
         Assert.Equal("There is no tool named 'rm_rf'.", (await Run(runner, null, "rm_rf", [])).Error);
         Assert.Equal($"There is no tool named '{new string('x', 64)}…'.", (await Run(runner, null, new string('x', 5000), [])).Error);
-        Assert.Equal("The arguments were not valid JSON.", (await Run(runner, calculate, "calculate", null, new JsonException("bad"))).Error);
+        Assert.Equal("The arguments were not a JSON object.", (await Run(runner, calculate, "calculate", null, new JsonException("bad"))).Error);
         Assert.Equal("The arguments do not fit the tool's parameters (expression: string (required)).", (await Run(runner, calculate, "calculate", [])).Error);
         Assert.StartsWith("The arguments do not fit the tool's parameters",
             (await Run(runner, calculate, "calculate", new() { ["expression"] = JsonSerializer.SerializeToElement(new[] { 1, 2 }) })).Error);

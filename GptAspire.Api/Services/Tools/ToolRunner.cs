@@ -27,8 +27,8 @@ public sealed partial class ToolRunner(IOptions<ChatToolsOptions> options, ILogg
 
         if (call.Exception is not null)
         {
-            // The model's arguments were not a JSON object: the library could not parse them.
-            return Fail("The arguments were not valid JSON.", "invalid_arguments");
+            // The model's arguments were not a JSON object (not JSON at all, or an array, a string): the library could not parse them.
+            return Fail("The arguments were not a JSON object.", "invalid_arguments");
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -72,7 +72,7 @@ export interface ToolCallEventData {
   /** Pairs the call with its `tool_result`. */
   callId: string
   name: string
-  /** The parsed JSON arguments; `null` when the model's arguments were not valid JSON. */
+  /** The parsed JSON arguments; `null` when the model's arguments were not a JSON object. */
   arguments: Record<string, unknown> | null
 }
 

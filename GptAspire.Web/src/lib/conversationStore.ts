@@ -16,7 +16,7 @@ export type ChatTurnStatus = 'streaming' | 'done' | 'stopped' | 'error'
 export interface ChatToolCall {
   callId: string
   name: string
-  /** The parsed arguments; `null` when the model's were not valid JSON. */
+  /** The parsed arguments; `null` when the model's were not a JSON object. */
   arguments: Record<string, unknown> | null
   /** Where it happened: the length of the answer's `content` when the call arrived. */
   at: number

@@ -57,7 +57,7 @@ describe('ToolCallCard', () => {
 
     expect(long.get('[data-testid="tool-call-args"]').text()).toMatch(/^expression: "1\+1\+.{40,}…$/)
     expect(long.get('[data-testid="tool-call-args"]').text().length).toBe(60)
-    expect(summary(invalid)).toContain('arguments not valid JSON')
+    expect(summary(invalid)).toContain('arguments not a JSON object')
     expect(invalid.get('[data-testid="tool-call-arguments"]').text()).toBe('Not valid JSON.')
   })
 })
