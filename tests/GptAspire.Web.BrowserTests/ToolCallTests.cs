@@ -42,6 +42,9 @@ public sealed class ToolCallTests(AppHostFixture app, BrowserFixture browser) : 
 
         var card = LastAnswer.Locator("[data-tool-call]");
         await Expect(card).ToHaveAttributeAsync("data-tool-status", "error", new() { Timeout = Short });
-        await Expect(card.GetByTestId("tool-call-status")).ToContainTextAsync("is not a time zone name of the IANA database", new() { Timeout = Short });
+        // The summary names the failure in short; the card, opened, gives the tool's words whole.
+        await Expect(card.GetByTestId("tool-call-status")).ToContainTextAsync("Failed: 'Mars/Olympus_Mons' is not a time zone", new() { Timeout = Short });
+        await card.Locator("summary").ClickAsync(new() { Timeout = Short });
+        await Expect(card.GetByTestId("tool-call-error")).ToContainTextAsync("'Mars/Olympus_Mons' is not a time zone name of the IANA database, such as Europe/London.", new() { Timeout = Short });
     }
 }
