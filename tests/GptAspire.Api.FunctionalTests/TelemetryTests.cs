@@ -8,17 +8,24 @@ public class TelemetryTests(ApiFixture fixture)
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact(Timeout = Bounds.TestMs)]
-    public async Task Message_contents_reach_gen_ai_spans_only_when_the_setting_is_on()
+    // Every span of Microsoft.Extensions.AI's source (under its experimental name or the plain one), as it ends.
+    private static ActivityListener ListenToAiSpans(ConcurrentBag<Activity> spans)
     {
-        var spans = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
+        var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name.StartsWith("Experimental.Microsoft.Extensions.AI", StringComparison.Ordinal),
+            ShouldListenTo = source => source.Name.EndsWith("Microsoft.Extensions.AI", StringComparison.Ordinal),
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = spans.Add,
         };
         ActivitySource.AddActivityListener(listener);
+        return listener;
+    }
+
+    [Fact(Timeout = Bounds.TestMs)]
+    public async Task Message_contents_reach_gen_ai_spans_only_when_the_setting_is_on()
+    {
+        var spans = new ConcurrentBag<Activity>();
+        using var listener = ListenToAiSpans(spans);
 
         var hidden = $"hidden-{Guid.NewGuid():n}";
         var recorded = $"recorded-{Guid.NewGuid():n}";
@@ -40,13 +47,7 @@ public class TelemetryTests(ApiFixture fixture)
     public async Task A_tools_arguments_and_result_reach_its_execute_tool_span_only_when_the_setting_is_on()
     {
         var spans = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name.EndsWith("Microsoft.Extensions.AI", StringComparison.Ordinal),
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Add,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = ListenToAiSpans(spans);
 
         // An expression of its own per test run, so the tags found are this answer's.
         var expression = $"{Random.Shared.Next(1000, 9999)} * {Random.Shared.Next(1000, 9999)}";

@@ -207,16 +207,13 @@ public sealed partial class ChatStreamService(
                 tooLarge = !await RunUnansweredAsync(stream, frames, call, cancellation);
             }
 
-            if (tooLarge)
-            {
-                // The stream is full; nothing more is asked for.
-            }
-            else if (call.MaxTokens <= 0)
+            // A stream already full asks for nothing more.
+            if (!tooLarge && call.MaxTokens <= 0)
             {
                 // A taken-over answer that already used its whole cap.
                 finishReason = FinishReasons.Length;
             }
-            else if (!cancellation.IsCancellationRequested)
+            else if (!tooLarge && !cancellation.IsCancellationRequested)
             {
                 await foreach (var update in chatClient.GetStreamingResponseAsync(call.Messages, chatOptions, cancellation).WithCancellation(cancellation))
                 {
@@ -389,11 +386,12 @@ public sealed partial class ChatStreamService(
         });
         var outcomes = await Task.WhenAll(runs);
 
-        var results = call.Messages[^1].Role == ChatRole.Tool ? call.Messages[^1] : new ChatMessage(ChatRole.Tool, []);
-        if (!ReferenceEquals(results, call.Messages[^1]))
+        if (call.Messages[^1].Role != ChatRole.Tool)
         {
-            call.Messages.Add(results);
+            call.Messages.Add(new ChatMessage(ChatRole.Tool, []));
         }
+
+        var results = call.Messages[^1];
 
         for (var i = 0; i < outcomes.Length; i++)
         {

@@ -43,7 +43,7 @@ public static partial class BuiltInTools
         catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or System.Security.SecurityException
             or UnauthorizedAccessException or IOException or ArgumentException)
         {
-            throw new ToolInputException($"'{Shorten(timeZone)}' is not a time zone name of the IANA database, such as Europe/London.");
+            throw new ToolInputException($"'{ToolEvents.Shorten(timeZone ?? "")}' is not a time zone name of the IANA database, such as Europe/London.");
         }
 
         var local = TimeZoneInfo.ConvertTime(utcNow, zone);
@@ -57,8 +57,6 @@ public static partial class BuiltInTools
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$")]
     private static partial System.Text.RegularExpressions.Regex IanaName();
-
-    private static string Shorten(string? text) => text is null ? "" : text.Length <= 64 ? text : text[..64] + "…";
 
     public sealed record CurrentTimeResult(string TimeZone, string LocalTime, string UtcOffset, string DayOfWeek);
 

@@ -35,11 +35,11 @@ public sealed class ToolEvents(int roundsBefore, int maxRounds)
                     }
                 }
 
-                _names[call.CallId] = Shorten(call.Name);
+                var name = _names[call.CallId] = Shorten(call.Name);
                 var arguments = call.Exception is null && call.Arguments is not null
                     ? JsonSerializer.SerializeToElement(call.Arguments, ToolJson.Options)
                     : (JsonElement?)null;
-                return frames.Event(ChatEventNames.ToolCall, new ToolCallEvent(call.CallId, Shorten(call.Name), arguments));
+                return frames.Event(ChatEventNames.ToolCall, new ToolCallEvent(call.CallId, name, arguments));
 
             case FunctionResultContent result when ToolOutcome.Of(result) is { } outcome:
                 _inCalls = false;
@@ -50,7 +50,10 @@ public sealed class ToolEvents(int roundsBefore, int maxRounds)
         }
     }
 
-    /// <summary>A tool name as the stream shows it: OpenAI's names are at most 64 characters; a model's longer one is cut.</summary>
+    /// <summary>
+    /// A name from outside (a tool's, a time zone's) as the stream and its errors show it: OpenAI's tool names are at most
+    /// 64 characters; a longer one is cut.
+    /// </summary>
     public static string Shorten(string name) => name.Length <= 64 ? name : name[..64] + "…";
 
     public static ToolResultEvent ResultEvent(string name, FunctionResultContent content, ToolOutcome outcome) =>
