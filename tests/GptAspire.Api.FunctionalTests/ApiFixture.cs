@@ -1,5 +1,6 @@
 extern alias emulator;
 
+using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -181,7 +182,10 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         public Uri Start()
         {
-            UseKestrel(0);
+            // Kestrel's own listen options, not UseKestrel(port): the factory writes a port into the server's addresses after
+            // the app is built, while the app's Main goes on to start the server, and on a busy machine Main wins the race
+            // ("IServerAddressesFeature.Addresses cannot be modified after the server has started").
+            UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
             StartServer();
             return new(Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
         }

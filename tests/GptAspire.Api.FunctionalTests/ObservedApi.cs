@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -41,7 +42,10 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
         };
         ActivitySource.AddActivityListener(_spans);
 
-        UseKestrel(0);
+        // Kestrel's own listen options, not UseKestrel(port): the factory writes a port into the server's addresses after
+        // the app is built, while the app's Main goes on to start the server, and on a busy machine Main wins the race
+        // ("IServerAddressesFeature.Addresses cannot be modified after the server has started").
+        UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         StartServer();
         Client = new HttpClient
         {

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -26,7 +27,10 @@ public sealed class EmulatorFactory(IReadOnlyDictionary<string, string?> setting
     /// <summary>Starts Kestrel on a free port; throws if the emulator refuses to start.</summary>
     public Uri Start()
     {
-        UseKestrel(0);
+        // Kestrel's own listen options, not UseKestrel(port): the factory writes a port into the server's addresses after
+        // the app is built, while the app's Main goes on to start the server, and on a busy machine Main wins the race
+        // ("IServerAddressesFeature.Addresses cannot be modified after the server has started").
+        UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
         BaseAddress = new Uri(addresses.First());
