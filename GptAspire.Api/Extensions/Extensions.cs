@@ -177,11 +177,15 @@ public static class Extensions
                 services.GetService<ILoggerFactory>()));
         }
 
-        pipeline
-            .UseStreamingTelemetry(recordMessageContent)
-            .Use(inner => new CompactUpdatesChatClient(inner))
-            // Inside the OpenTelemetry client, so that the gen_ai span's error status never carries the upstream body.
-            .Use(inner => new RedactingChatClient(inner));
+        pipeline.UseStreamingTelemetry(recordMessageContent);
+        if (recordMessageContent)
+        {
+            // Microsoft.Extensions.AI's OpenTelemetry client then keeps every update of an answer to describe it.
+            pipeline.Use(inner => new CompactUpdatesChatClient(inner));
+        }
+
+        // Inside the OpenTelemetry client, so that the gen_ai span's error status never carries the upstream body.
+        pipeline.Use(inner => new RedactingChatClient(inner));
 
         return builder;
     }

@@ -27,6 +27,23 @@ public sealed class Peer
     public Func<string, int, int, StreamRequest>? Request { get; init; }
 }
 
+/// <summary>
+/// The API under other settings, as <c>--variant NAME:KEY=VALUE,KEY=VALUE</c> gives them (environment variables of the
+/// API process alone: runtime knobs such as <c>DOTNET_gcServer</c>, or settings such as <c>Chat__Tools__Enabled</c>).
+/// </summary>
+public sealed record ApiVariant(string Name, IReadOnlyList<(string Key, string Value)> Settings)
+{
+    public static ApiVariant Parse(string text)
+    {
+        var (name, settings) = text.Split(':', 2) is [var n, var s] && n.Length > 0
+            ? (n, s)
+            : throw new ArgumentException($"--variant {text}: expected NAME:KEY=VALUE[,KEY=VALUE...]");
+        return new(name, [.. settings.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(pair => pair.Split('=', 2) is [var key, var value]
+            ? (key.Trim(), value.Trim())
+            : throw new ArgumentException($"--variant {text}: '{pair}' is not KEY=VALUE"))]);
+    }
+}
+
 /// <summary>The servers of one bench run, started once and shared by every measurement.</summary>
 public sealed class PeerStack : IAsyncDisposable
 {
@@ -36,12 +53,13 @@ public sealed class PeerStack : IAsyncDisposable
 
     public List<Peer> Peers { get; } = [];
 
-    public static async Task<PeerStack> StartAsync(BenchContext context, HttpClient http, IReadOnlySet<string>? only)
+    public static async Task<PeerStack> StartAsync(
+        BenchContext context, HttpClient http, IReadOnlySet<string>? only, IReadOnlyList<ApiVariant>? variants = null)
     {
         var stack = new PeerStack();
         try
         {
-            await stack.StartAllAsync(context, http, only);
+            await stack.StartAllAsync(context, http, only, variants ?? []);
             return stack;
         }
         catch
@@ -51,7 +69,7 @@ public sealed class PeerStack : IAsyncDisposable
         }
     }
 
-    private async Task StartAllAsync(BenchContext context, HttpClient http, IReadOnlySet<string>? only)
+    private async Task StartAllAsync(BenchContext context, HttpClient http, IReadOnlySet<string>? only, IReadOnlyList<ApiVariant> variants)
     {
         bool Wanted(string name) => only is null || only.Contains(name);
         var root = context.RepoRoot;
@@ -66,25 +84,11 @@ public sealed class PeerStack : IAsyncDisposable
         await emulator.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
         var openAIBase = new Uri(emulatorUrl, "v1/");
 
-        Peers.Add(new Peer
+        // Always running (every peer streams from it); measured as the floor when wanted.
+        if (Wanted("emulator"))
         {
-            Name = "emulator",
-            Description = "the emulator direct (the floor)",
-            Server = emulator,
-            Chain = [emulator],
-            Request = (prompt, maxTokens, expected) => new StreamRequest(
-                new Uri(openAIBase, "chat/completions"),
-                JsonSerializer.SerializeToUtf8Bytes(new
-                {
-                    model = Model,
-                    messages = new[] { new { role = "user", content = prompt } },
-                    stream = true,
-                    stream_options = new { include_usage = true },
-                    max_tokens = maxTokens,
-                }),
-                key,
-                expected),
-        });
+            Peers.Add(EmulatorPeer(emulator, openAIBase, key));
+        }
 
         ServerProcess? api = null;
         if (Wanted("api") || Wanted("web"))
@@ -112,6 +116,22 @@ public sealed class PeerStack : IAsyncDisposable
             Peers.Add(await StartWebAsync(context, http, api, emulator));
         }
 
+        // The API again under other settings (--variant), measured right after it against the same emulator.
+        foreach (var variant in variants)
+        {
+            var name = $"api-{variant.Name}";
+            var variantApi = Track(StartApi(context, name, new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/"), openAIBase, key, extra: [.. variant.Settings]));
+            await variantApi.WaitReadyAsync(http, "/health", TimeSpan.FromSeconds(60));
+            Peers.Add(new Peer
+            {
+                Name = name,
+                Description = $"GptAspire.Api with {string.Join(", ", variant.Settings.Select(s => $"{s.Key}={s.Value}"))}",
+                Server = variantApi,
+                Chain = [variantApi, emulator],
+                Request = ChatRequest(new Uri(variantApi.Url, "api/chat/stream")),
+            });
+        }
+
         // Only when asked for (--peers ...,api-redis): not yet part of the default run (issue 19 adds it to the ladder).
         if (only?.Contains("api-redis") == true)
         {
@@ -129,8 +149,28 @@ public sealed class PeerStack : IAsyncDisposable
         }
     }
 
+    private static Peer EmulatorPeer(ServerProcess emulator, Uri openAIBase, string key) => new()
+    {
+        Name = "emulator",
+        Description = "the emulator direct (the floor)",
+        Server = emulator,
+        Chain = [emulator],
+        Request = (prompt, maxTokens, expected) => new StreamRequest(
+            new Uri(openAIBase, "chat/completions"),
+            JsonSerializer.SerializeToUtf8Bytes(new
+            {
+                model = Model,
+                messages = new[] { new { role = "user", content = prompt } },
+                stream = true,
+                stream_options = new { include_usage = true },
+                max_tokens = maxTokens,
+            }),
+            key,
+            expected),
+    };
+
     private static ServerProcess StartApi(
-        BenchContext context, string name, Uri url, Uri openAIBase, string key, string? logName = null, params (string, string)[] extra) =>
+        BenchContext context, string name, Uri url, Uri openAIBase, string key, string? logName = null, params (string Key, string Value)[] extra) =>
         ServerProcess.Start(
             name, "dotnet", ["GptAspire.Api.dll"], Path.Combine(context.RepoRoot, "GptAspire.Api", "bin", "Release", "net10.0"),
             DotnetEnvironment(url, [

@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project bench/GptAspire.Benchmarks -- --quick # smoke run, under a minute
 // Options: --peers emulator,api,web,flask,ai-sdk (default: all)  --ladder 100,500 (streams per level)
 //          --tokens 250 (per ladder stream)  --no-build  --out <dir>
+//          --variant NAME:KEY=VALUE,... (the API again as api-NAME, with those environment variables; repeatable)
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -20,6 +21,7 @@ if (Option("--tokens") is { } tokens)
     settings = settings with { TokensPerStream = int.Parse(tokens, CultureInfo.InvariantCulture) };
 }
 
+var variants = Options("--variant").Select(ApiVariant.Parse).ToList();
 var only = Option("--peers")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
 var root = FindRepoRoot();
 var outDir = Option("--out") is { } requested
@@ -32,7 +34,7 @@ var loadAverage = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllTe
 
 if (!args.Contains("--no-build"))
 {
-    var needsApi = only is null || only.Contains("api") || only.Contains("web") || only.Contains("api-redis");
+    var needsApi = only is null || variants.Count > 0 || only.Contains("api") || only.Contains("web") || only.Contains("api-redis");
     foreach (var project in needsApi ? ["GptAspire.OpenAIEmulator", "GptAspire.Api"] : new[] { "GptAspire.OpenAIEmulator" })
     {
         Console.WriteLine($"Building {project} (Release)...");
@@ -53,7 +55,7 @@ var pinning = pinned
 
 using var client = new LoadClient();
 Console.WriteLine("Starting the servers...");
-await using var stack = await PeerStack.StartAsync(context, client.Http, only);
+await using var stack = await PeerStack.StartAsync(context, client.Http, only, variants);
 var measurements = new Measurements(client, settings);
 var results = new List<PeerResult>();
 foreach (var peer in stack.Peers)
@@ -137,6 +139,21 @@ string? Option(string name)
 {
     var index = Array.FindIndex(args, arg => arg == name || arg.StartsWith(name + "=", StringComparison.Ordinal));
     return index < 0 ? null : args[index].Contains('=') ? args[index][(name.Length + 1)..] : args.ElementAtOrDefault(index + 1);
+}
+
+IEnumerable<string> Options(string name)
+{
+    for (var i = 0; i < args.Length; i++)
+    {
+        if (args[i].StartsWith(name + "=", StringComparison.Ordinal))
+        {
+            yield return args[i][(name.Length + 1)..];
+        }
+        else if (args[i] == name && i + 1 < args.Length)
+        {
+            yield return args[++i];
+        }
+    }
 }
 
 // The options that shape the figures; --out names a local directory, which the results file has no use for.

@@ -7,14 +7,15 @@ namespace GptAspire.Api.Services.Tools;
 /// Microsoft.Extensions.AI's function-invoking client, with the API's rules for a call: every call ends as a
 /// <see cref="ToolOutcome"/> (run by <see cref="ToolRunner"/>), which the model reads as its result message and the
 /// stream shows as a <c>tool_result</c> event. The loop of rounds is the library's; the API ends an answer that asks
-/// for more than <c>Chat:Tools:MaxRounds</c> rounds itself, so the library's own cap is set one round above.
+/// for more than <c>Chat:Tools:MaxRounds</c> rounds itself, so the library's own cap is set one round above. What the
+/// library keeps of a round while it streams is folded by <see cref="RoundTextFoldingChatClient"/>.
 /// </summary>
 public sealed class ToolInvokingChatClient : FunctionInvokingChatClient
 {
     private readonly ToolRunner _runner;
 
     public ToolInvokingChatClient(IChatClient innerClient, ToolRunner runner, IOptions<ChatToolsOptions> options, ILoggerFactory? loggerFactory)
-        : base(innerClient, loggerFactory)
+        : base(new RoundTextFoldingChatClient(innerClient), loggerFactory)
     {
         _runner = runner;
         MaximumIterationsPerRequest = options.Value.MaxRounds + 1;

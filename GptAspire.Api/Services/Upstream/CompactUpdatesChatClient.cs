@@ -5,9 +5,9 @@ namespace GptAspire.Api.Services.Upstream;
 
 /// <summary>
 /// Keeps what an answer leaves in memory per token small where a client above this one keeps every update of an
-/// answer until it ends: the function-invoking client that runs tools (each round's updates), and Microsoft.Extensions.AI's
-/// OpenTelemetry client when message contents are recorded (<see cref="StreamingTelemetryChatClient"/> hands those calls
-/// to it). An update as converted from the
+/// answer until it ends: Microsoft.Extensions.AI's OpenTelemetry client when message contents are recorded
+/// (<see cref="StreamingTelemetryChatClient"/> hands those calls to it), the one case the API adds this client for (the
+/// function-invoking client's list is folded by <see cref="Tools.RoundTextFoldingChatClient"/>). An update as converted from the
 /// OpenAI SDK holds its raw SDK object (the <c>StreamingChatCompletionUpdate</c> and its JSON) and its own copies
 /// of the response id, message id and model name. This client passes each token on as a new update with one
 /// <see cref="TextContent"/> and the answer's first copies of those strings, and lets go of the raw objects of

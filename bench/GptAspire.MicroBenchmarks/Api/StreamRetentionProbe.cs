@@ -15,6 +15,8 @@ using api::GptAspire.Api.Services.Tools;
 using api::GptAspire.Api.Services.Upstream;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace GptAspire.MicroBenchmarks.Api;
 
@@ -44,7 +46,15 @@ public static class StreamRetentionProbe
         ("before + FunctionInvokingChatClient", sdk => new ChatClientBuilder(sdk).UseFunctionInvocation().UseOpenTelemetry().Use(i => new CompactUpdatesChatClient(i)).Use(i => new RedactingChatClient(i)).Build()),
         ("after + FunctionInvokingChatClient", sdk => new ChatClientBuilder(sdk).UseFunctionInvocation().UseStreamingTelemetry().Use(i => new CompactUpdatesChatClient(i)).Use(i => new RedactingChatClient(i)).Build()),
         ("after, no compaction + FunctionInvokingChatClient", sdk => new ChatClientBuilder(sdk).UseFunctionInvocation().UseStreamingTelemetry().Use(i => new RedactingChatClient(i)).Build()),
+        ("after + ToolInvokingChatClient (round text folded)", sdk => new ChatClientBuilder(sdk).Use(i => ShippedToolClient(i)).UseStreamingTelemetry().Use(i => new CompactUpdatesChatClient(i)).Use(i => new RedactingChatClient(i)).Build()),
+        ("after, no compaction + ToolInvokingChatClient (round text folded)", sdk => new ChatClientBuilder(sdk).Use(i => ShippedToolClient(i)).UseStreamingTelemetry().Use(i => new RedactingChatClient(i)).Build()),
     ];
+
+    private static ToolInvokingChatClient ShippedToolClient(IChatClient inner)
+    {
+        var options = Options.Create(new ChatToolsOptions());
+        return new ToolInvokingChatClient(inner, new ToolRunner(options, NullLogger<ToolRunner>.Instance), options, null);
+    }
 
     public static async Task RunAsync()
     {
