@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Text.Json;
 
 namespace GptAspire.Api.FunctionalTests;
 
@@ -41,6 +42,16 @@ public class TelemetryTests(ApiFixture fixture)
         Assert.Contains("gen_ai.request.model=gpt-4o-mini", hiddenTags);
         Assert.DoesNotContain(hidden, hiddenTags);
         Assert.Contains(recorded, recordedTags);
+
+        // The answer on the span is the answer the reader got, once and whole.
+        var chat = spans.Single(a => a.TraceId.ToHexString() == recordedEvents[0].Data.GetProperty("traceId").GetString() && a.GetTagItem("gen_ai.output.messages") is not null);
+        using var output = JsonDocument.Parse((string)chat.GetTagItem("gen_ai.output.messages")!);
+        var recordedAnswer = string.Concat(output.RootElement.EnumerateArray()
+            .SelectMany(message => message.GetProperty("parts").EnumerateArray())
+            .Where(part => part.GetProperty("type").GetString() == "text")
+            .Select(part => part.GetProperty("content").GetString()));
+        Assert.Equal(recordedEvents.Text(), recordedAnswer);
+        Assert.True(recordedEvents.Count(e => e.Name == "token") > 1);
     }
 
     [Fact(Timeout = Bounds.TestMs)]

@@ -52,10 +52,25 @@ public class RoundTextFoldingChatClientTests
         Assert.Equal("The sum is 5.", seen.ToChatResponse().Text);
     }
 
-    private static async Task<(List<string> Tokens, List<string> Calls)> RunAsync(string script, bool folded)
+    [Theory(Timeout = Bounds.TestMs)]
+    [MemberData(nameof(Scripts))]
+    public async Task The_updates_from_below_are_never_changed_for_the_clients_there_that_keep_them(string script)
     {
-        var model = new ScriptedModel(script);
-        using var client = new FunctionInvokingChatClient(folded ? new RoundTextFoldingChatClient(model) : model);
+        // As Microsoft.Extensions.AI's OpenTelemetry client keeps them when message contents are recorded.
+        var keeping = new KeepingClient(new ScriptedModel(script));
+        await RunAsync(keeping, folded: true);
+
+        Assert.NotEmpty(keeping.Kept);
+        Assert.All(keeping.Kept, kept => Assert.Equal(kept.TextWhenYielded, kept.Update.Text));
+    }
+
+    private static Task<(List<string> Tokens, List<string> Calls)> RunAsync(string script, bool folded) =>
+        RunAsync(new ScriptedModel(script), folded);
+
+    private static async Task<(List<string> Tokens, List<string> Calls)> RunAsync(IChatClient inner, bool folded)
+    {
+        var model = inner as ScriptedModel ?? inner.GetService<ScriptedModel>()!;
+        using var client = new FunctionInvokingChatClient(folded ? new RoundTextFoldingChatClient(inner) : inner);
         var tokens = new List<string>();
         await foreach (var update in client.GetStreamingResponseAsync(
             [new ChatMessage(ChatRole.User, "What is 2 + 3?")], new ChatOptions { Tools = [Add] }, TestContext.Current.CancellationToken))
@@ -68,6 +83,21 @@ public class RoundTextFoldingChatClientTests
         }
 
         return (tokens, model.Calls);
+    }
+
+    private sealed class KeepingClient(IChatClient inner) : DelegatingChatClient(inner)
+    {
+        public List<(ChatResponseUpdate Update, string TextWhenYielded)> Kept { get; } = [];
+
+        public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+            IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
+            {
+                Kept.Add((update, update.Text));
+                yield return update;
+            }
+        }
     }
 
     // A model that answers in rounds: each round a list of updates as Microsoft.Extensions.AI converts OpenAI chunks.
@@ -110,7 +140,10 @@ public class RoundTextFoldingChatClientTests
                 };
                 if (script == "text after the call")
                 {
-                    yield return Text(response, response, "Adding.");
+                    // The function-invoking client holds these back until the round ends.
+                    yield return Text(response, response, "Adding");
+                    yield return Text(response, response, " it");
+                    yield return Text(response, response, " up.");
                 }
             }
 
@@ -132,7 +165,7 @@ public class RoundTextFoldingChatClientTests
         public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
             throw new NotSupportedException();
 
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+        public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
 
         public void Dispose()
         {

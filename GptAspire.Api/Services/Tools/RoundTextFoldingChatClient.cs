@@ -7,12 +7,15 @@ namespace GptAspire.Api.Services.Tools;
 /// <summary>
 /// The function-invoking client's inner client (see <see cref="ToolInvokingChatClient"/>). That client keeps every update
 /// of a round until the round ends, to rebuild the assistant message when the model called tools: one update per token,
-/// held for as long as the answer streams, which the collector must copy again and again. This client hands it, for the
-/// tokens of a round after the first, one and the same update object with the token's text in it, and when the round
-/// ends, puts the round's whole text into the first token's update and empties the shared one. The message rebuilt
-/// from the kept list is the same (its text is one content, as the library joins it anyway); what it keeps per token is a
-/// reference. A client above must read each update before it asks for the next one, as the streaming loop does; none
-/// keeps updates but the function-invoking client itself.
+/// held for as long as the answer streams, which the collector must copy again and again. This client hands it, for a
+/// run of text tokens, two objects of its own: a copy of the run's first update, and one shared update that carries
+/// each later token in turn. When the run ends (any other update, other ids, the round's end), the run's whole text goes
+/// into the copy and the shared one is emptied. The message rebuilt from the kept list is the same (its text is one
+/// content, as the library joins it anyway); what it keeps per token is a reference. The updates that come from below are
+/// never changed, for the clients there that keep them (the OpenTelemetry client, when contents are recorded).
+/// A reader above must read each update before it asks for the next one, as the streaming loop does. After a tool call,
+/// the function-invoking client holds the rest of the round back until the round ends, so from there on updates pass
+/// as they are.
 /// </summary>
 internal sealed class RoundTextFoldingChatClient(IChatClient innerClient) : DelegatingChatClient(innerClient)
 {
@@ -33,64 +36,64 @@ internal sealed class RoundTextFoldingChatClient(IChatClient innerClient) : Dele
         }
     }
 
-    /// <summary>A run of text updates that share their ids: the first one kept as it came, the rest one shared object.</summary>
+    /// <summary>A run of text updates that share their ids: the first one copied, the rest one shared object.</summary>
     private sealed class Fold
     {
-        private readonly AIContent[] _token = new AIContent[1];
-        private ChatResponseUpdate? _first;
+        private ChatResponseUpdate? _head;
         private ChatResponseUpdate? _shared;
         private StringBuilder? _text;
+        private bool _called;
 
         public ChatResponseUpdate Next(ChatResponseUpdate update)
         {
-            if (update is not { Contents: [TextContent { Annotations: null, AdditionalProperties: null } token], FinishReason: null, AdditionalProperties: null })
+            if (_called || update is not { Contents: [TextContent { Annotations: null, AdditionalProperties: null } token], FinishReason: null, AdditionalProperties: null })
             {
-                // Anything else (a tool call, usage, the finish) is kept as it is, after the text before it.
+                // Anything else (a tool call, usage, the finish) passes as it is, after the text before it.
                 Close();
+                _called |= update.Contents.Any(content => content is FunctionCallContent);
                 return update;
             }
 
-            if (_first is not null && !SameMessage(_first, update))
+            if (_head is not null && !SameMessage(_head, update))
             {
                 Close();
             }
 
-            if (_first is null)
+            if (_head is null)
             {
-                _first = update;
                 _text = new StringBuilder(token.Text);
-                return update;
+                _head = Like(update, token);
+                return _head;
             }
 
             _text!.Append(token.Text);
-            _shared ??= new ChatResponseUpdate
-            {
-                Role = _first.Role,
-                AuthorName = _first.AuthorName,
-                ResponseId = _first.ResponseId,
-                MessageId = _first.MessageId,
-                ConversationId = _first.ConversationId,
-                ModelId = _first.ModelId,
-                CreatedAt = _first.CreatedAt,
-                Contents = _token,
-            };
-            _token[0] = token;
+            _shared ??= Like(update, token);
+            _shared.Contents[0] = token;
             return _shared;
         }
 
         /// <summary>Ends the run: its whole text in its first update, nothing in the shared one.</summary>
         public void Close()
         {
-            if (_first is not null && _shared is not null)
+            if (_head is not null && _shared is not null)
             {
-                _first.Contents = [new TextContent(_text!.ToString())];
-                _shared.Contents = [];
+                _head.Contents[0] = new TextContent(_text!.ToString());
+                _shared.Contents.Clear();
             }
 
-            _first = _shared = null;
+            _head = _shared = null;
             _text = null;
-            _token[0] = null!;
         }
+
+        private static ChatResponseUpdate Like(ChatResponseUpdate update, TextContent token) => new(update.Role, new List<AIContent>(1) { token })
+        {
+            AuthorName = update.AuthorName,
+            ResponseId = update.ResponseId,
+            MessageId = update.MessageId,
+            ConversationId = update.ConversationId,
+            ModelId = update.ModelId,
+            CreatedAt = update.CreatedAt,
+        };
 
         private static bool SameMessage(ChatResponseUpdate a, ChatResponseUpdate b) =>
             a.Role == b.Role && a.AuthorName == b.AuthorName && a.ResponseId == b.ResponseId && a.MessageId == b.MessageId
