@@ -15,7 +15,11 @@ public class EventJsonTests
     [Fact(Timeout = Bounds.TestMs)]
     public void Every_event_has_the_same_bytes_from_source_generated_metadata_as_from_reflection()
     {
-        var generated = new ChatStreamFrameWriter(Options(services => services.AddChatJsonOptions()));
+        var api = Options(services => services.AddChatJsonOptions());
+        Assert.All(
+            new[] { typeof(StartEvent), typeof(TokenEvent), typeof(ToolCallEvent), typeof(ToolResultEvent), typeof(UsageEvent), typeof(FinishEvent), typeof(ErrorEvent) },
+            type => Assert.Same(ChatJsonContext.Default, api.GetTypeInfo(type).OriginatingResolver));
+        var generated = new ChatStreamFrameWriter(api);
         // The API's options as they were before the context: ASP.NET Core's defaults, reflection metadata for every type.
         var reflected = new ChatStreamFrameWriter(Options(services =>
             services.ConfigureHttpJsonOptions(options => options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict)));
