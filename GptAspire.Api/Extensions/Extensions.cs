@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using System.ClientModel.Primitives;
+using GptAspire.Api.Models;
 using GptAspire.Api.Services.Chat;
 using GptAspire.Api.Services.Streams;
 using GptAspire.Api.Services.Streams.Redis;
@@ -39,9 +40,7 @@ public static class Extensions
             .ValidateOnStart();
         var settings = section.Get<ChatStreamOptions>() ?? new ChatStreamOptions();
 
-        // The web defaults read "5" as 5: the API takes numbers as JSON numbers only, so that a string is a 400 naming
-        // the field and the OpenAPI document types maxTokens and temperature as numbers, not "integer | string".
-        builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
+        builder.Services.AddChatJsonOptions();
 
         var connection = OpenAIConnection.Parse(builder.Configuration.GetConnectionString(OpenAIConnectionName), OpenAIConnectionName);
         var model = new ChatModelInfo(
@@ -71,6 +70,19 @@ public static class Extensions
 
         return builder;
     }
+
+    /// <summary>
+    /// The API's JSON options: the web defaults, numbers as JSON numbers only, and the stream's events serialized from
+    /// source-generated metadata (<see cref="ChatJsonContext"/>).
+    /// </summary>
+    public static IServiceCollection AddChatJsonOptions(this IServiceCollection services) =>
+        services.ConfigureHttpJsonOptions(options =>
+        {
+            // The web defaults read "5" as 5: the API takes numbers as JSON numbers only, so that a string is a 400
+            // naming the field and the OpenAPI document types maxTokens and temperature as numbers, not "integer | string".
+            options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ChatJsonContext.Default);
+        });
 
     /// <summary>
     /// Registers the tools the model may call (<c>Chat:Tools</c>): the two built-in ones, and how they run. Add one of

@@ -6,6 +6,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using api::GptAspire.Api.Extensions;
 using api::GptAspire.Api.Models;
 using api::GptAspire.Api.Services.Chat;
 using api::GptAspire.Api.Services.ClientLimits;
@@ -51,19 +52,39 @@ public class TokenPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var body = Encoding.UTF8.GetBytes(UpstreamAnswer(Tokens));
-        var http = new HttpClient(new InMemoryUpstream(body));
-        var sdk = new OpenAI.Chat.ChatClient("gpt-4o-mini", new ApiKeyCredential("benchmark"), new OpenAI.OpenAIClientOptions
+        var builder = new ChatClientBuilder(SdkClient(Tokens).AsIChatClient());
+        builder = StreamingTelemetry ? builder.UseStreamingTelemetry() : builder.UseOpenTelemetry();
+        if (Compact)
         {
-            Endpoint = new Uri("http://upstream.invalid/v1"),
-            Transport = new HttpClientPipelineTransport(http),
+            builder.Use(inner => new CompactUpdatesChatClient(inner));
+        }
+
+        _services = Services(builder.Build());
+        _service = _services.GetRequiredService<ChatStreamService>();
+        _request = new ChatRequest([new ChatRequestMessage("user", "Hello there")], null, null);
+    }
+
+    /// <summary>The OpenAI SDK's chat client over an upstream that answers every request with <see cref="UpstreamAnswer"/>.</summary>
+    internal static OpenAI.Chat.ChatClient SdkClient(int tokens) =>
+        new("gpt-4o-mini", new ApiKeyCredential("benchmark"), new OpenAI.OpenAIClientOptions
+        {
+            Endpoint = UpstreamEndpoint,
+            Transport = new HttpClientPipelineTransport(UpstreamHttp(tokens)),
             RetryPolicy = new ClientRetryPolicy(0),
         });
 
+    internal static Uri UpstreamEndpoint { get; } = new("http://upstream.invalid/v1");
+
+    internal static HttpClient UpstreamHttp(int tokens) => new(new InMemoryUpstream(Encoding.UTF8.GetBytes(UpstreamAnswer(tokens))));
+
+    /// <summary>The API's chat service and what it needs, over <paramref name="chatClient"/>, tools off.</summary>
+    internal static ServiceProvider Services(IChatClient chatClient)
+    {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddMetrics();
         services.AddOptions();
+        services.AddChatJsonOptions();
         services.AddSingleton(new ChatModelInfo("gpt-4o-mini", 128_000, UsingEmulator: true));
         services.AddSingleton(PromptTokenCounter.ForModel("gpt-4o-mini"));
         services.AddSingleton<ChatLimits>();
@@ -78,34 +99,28 @@ public class TokenPathBenchmarks
         services.AddSingleton<ChatTools>();
         services.AddSingleton<ToolRunner>();
         services.AddSingleton<ChatStreamService>();
-        var builder = new ChatClientBuilder(sdk.AsIChatClient());
-        builder = StreamingTelemetry ? builder.UseStreamingTelemetry() : builder.UseOpenTelemetry();
-        if (Compact)
-        {
-            builder.Use(inner => new CompactUpdatesChatClient(inner));
-        }
-
-        services.AddSingleton(builder.Build());
-        _services = services.BuildServiceProvider();
-        _service = _services.GetRequiredService<ChatStreamService>();
-        _request = new ChatRequest([new ChatRequestMessage("user", "Hello there")], null, null);
+        services.AddSingleton(chatClient);
+        return services.BuildServiceProvider();
     }
 
     [GlobalCleanup]
     public void Cleanup() => _services.Dispose();
 
     [Benchmark]
-    public async Task<long> StreamOneAnswer()
+    public Task<long> StreamOneAnswer() => StreamOneAnswer(_service, _request, _sink);
+
+    /// <summary>Starts one answer and copies its frames out as the response would, to the last.</summary>
+    internal static async Task<long> StreamOneAnswer(ChatStreamService service, ChatRequest request, MemoryStream sink)
     {
-        var start = (ChatStart.Started)await _service.StartAsync(_request, "benchmark-client", principal: null, CancellationToken.None);
+        var start = (ChatStart.Started)await service.StartAsync(request, "benchmark-client", principal: null, CancellationToken.None);
         var reader = start.Reader;
         var frames = new List<ReadOnlyMemory<byte>>();
-        _sink.Position = 0;
+        sink.Position = 0;
         while (await reader.ReadAsync(frames) != ReadOutcome.End)
         {
             foreach (var frame in frames)
             {
-                _sink.Write(frame.Span);
+                sink.Write(frame.Span);
             }
 
             if (reader.Last is not null)
@@ -117,7 +132,7 @@ public class TokenPathBenchmarks
         }
 
         reader.Dispose();
-        return _sink.Position;
+        return sink.Position;
     }
 
     // What OpenAI sends for a streamed answer: a role chunk, one chunk per token, the finish chunk, the usage chunk, [DONE].
