@@ -1,10 +1,12 @@
+using System.Globalization;
 using GptAspire.OpenAIEmulator.Services;
 
 namespace GptAspire.OpenAIEmulator.Apis;
 
 /// <summary>
 /// Records every chat completions call in the <see cref="RequestLog"/>, whatever its outcome (a 401 too),
-/// gives its response an <c>x-request-id</c> as OpenAI does, and ends the record once the response has been written, cut short by the caller, or dropped.
+/// gives its response an <c>x-request-id</c> as OpenAI does, and ends the record once the response has been written, cut short by the caller, or dropped;
+/// then records the call's <c>gen_ai.server.request.duration</c>, with <c>error.type</c> unless it succeeded.
 /// </summary>
 public sealed class RequestRecordingFilter(ChatRoute route) : IEndpointFilter
 {
@@ -24,14 +26,26 @@ public sealed class RequestRecordingFilter(ChatRoute route) : IEndpointFilter
         }
         catch
         {
-            entry.End(StatusCodes.Status500InternalServerError, httpContext.RequestAborted.IsCancellationRequested);
+            End(httpContext, entry, StatusCodes.Status500InternalServerError);
             throw;
         }
 
-        return result is IResult inner ? new RecordedResult(inner, entry) : result;
+        return result is IResult inner ? new RecordedResult(inner, entry, this) : result;
     }
 
-    private sealed class RecordedResult(IResult inner, RequestLogEntry entry) : IResult
+    private void End(HttpContext httpContext, RequestLogEntry entry, int status)
+    {
+        entry.End(status, httpContext.RequestAborted.IsCancellationRequested);
+        var record = entry.ToRecord();
+        // The conventions' error.type: the HTTP status of a refused call, or what cut a streamed one short.
+        var errorType = status >= 400 ? status.ToString(CultureInfo.InvariantCulture)
+            : record.Cancelled ? "cancelled"
+            : !record.Completed ? "dropped"
+            : null;
+        httpContext.RequestServices.GetRequiredService<EmulatorMetrics>().RequestEnded(route, record.Model, entry.StartTimestamp, errorType);
+    }
+
+    private sealed class RecordedResult(IResult inner, RequestLogEntry entry, RequestRecordingFilter filter) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
@@ -45,7 +59,7 @@ public sealed class RequestRecordingFilter(ChatRoute route) : IEndpointFilter
             }
             finally
             {
-                entry.End(httpContext.Response.StatusCode, httpContext.RequestAborted.IsCancellationRequested);
+                filter.End(httpContext, entry, httpContext.Response.StatusCode);
             }
         }
     }

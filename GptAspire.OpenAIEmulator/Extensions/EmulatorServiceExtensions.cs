@@ -6,7 +6,7 @@ public static class EmulatorServiceExtensions
 {
     /// <summary>
     /// Adds the emulator's options (from the <c>Emulator</c> section; the host refuses to start without
-    /// <c>Emulator:ApiKey</c>), the tokenizer, the reply composer and the request log.
+    /// <c>Emulator:ApiKey</c>), the tokenizer, the reply composer, the request log and the GenAI server metrics.
     /// </summary>
     public static IHostApplicationBuilder AddEmulatorServices(this IHostApplicationBuilder builder)
     {
@@ -28,6 +28,7 @@ public static class EmulatorServiceExtensions
         builder.Services.AddSingleton<ConversationMemory>();
         builder.Services.AddSingleton<RequestLog>();
         builder.Services.AddSingleton<StreamPacer>();
+        builder.Services.AddSingleton<EmulatorMetrics>();
         builder.Services.AddSingleton<ChatCompletionService>();
 
         return builder;

@@ -1,5 +1,6 @@
-using GptAspire.OpenAIEmulator.Models;
+using System.Diagnostics;
 using System.IO.Pipelines;
+using GptAspire.OpenAIEmulator.Models;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace GptAspire.OpenAIEmulator.Services;
@@ -7,12 +8,14 @@ namespace GptAspire.OpenAIEmulator.Services;
 /// <summary>
 /// Writes a streamed reply as OpenAI does: <c>data: {chunk}</c> events, each flushed as soon as it is due on
 /// the shared <see cref="StreamPacer"/> clock, then <c>data: [DONE]</c>; or, for <c>[emulator:drop]</c>, an
-/// aborted connection instead; for <c>[emulator:bad-chunk]</c>, a chunk that is not JSON before the end.
+/// aborted connection instead; for <c>[emulator:bad-chunk]</c>, a chunk that is not JSON before the end. A reply that
+/// finishes records its time to first token and time per output token.
 /// </summary>
 public sealed class ChatCompletionStreamResult(
     StreamPacer pacer,
     CompletionPlan plan,
-    RequestLogEntry entry) : IResult, IStatusCodeHttpResult
+    RequestLogEntry entry,
+    EmulatorMetrics metrics) : IResult, IStatusCodeHttpResult
 {
     public int? StatusCode => StatusCodes.Status200OK;
 
@@ -38,6 +41,7 @@ public sealed class ChatCompletionStreamResult(
         await output.FlushAsync(cancellationToken);
 
         await PaceAsync(clock, plan.FirstTokenDelay);
+        var firstToken = Stopwatch.GetTimestamp();
         writer.WriteChunk(output, ChatCompletionService.RoleChunk(plan));
         await output.FlushAsync(cancellationToken);
 
@@ -55,6 +59,7 @@ public sealed class ChatCompletionStreamResult(
         }
 
         await WriteToolCallsAsync(output, writer, clock, cancellationToken);
+        var lastToken = Stopwatch.GetTimestamp();
 
         if (plan.BadChunk)
         {
@@ -80,6 +85,7 @@ public sealed class ChatCompletionStreamResult(
 
         ChunkWriter.WriteDone(output);
         await output.FlushAsync(cancellationToken);
+        metrics.StreamFinished(plan.Route, plan.Model, entry.StartTimestamp, firstToken, lastToken, entry.ToRecord().CompletionTokens);
     }
 
     // The role chunk carried the first call's header; each call's arguments follow it a fragment (a token) a chunk,

@@ -16,6 +16,7 @@ public sealed class ChatCompletionService(
     ConversationMemory memory,
     IOptions<EmulatorOptions> options,
     StreamPacer pacer,
+    EmulatorMetrics metrics,
     TimeProvider time)
 {
     public const string SystemFingerprint = "fp_emulator";
@@ -57,7 +58,7 @@ public sealed class ChatCompletionService(
 
         var plan = Plan(request, model, route, scenario);
         return request.Stream == true
-            ? new ChatCompletionStreamResult(pacer, plan, entry)
+            ? new ChatCompletionStreamResult(pacer, plan, entry, metrics)
             : new ChatCompletionJsonResult(this, plan, entry);
     }
 

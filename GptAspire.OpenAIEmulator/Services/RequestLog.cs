@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GptAspire.OpenAIEmulator.Models;
 
 namespace GptAspire.OpenAIEmulator.Services;
@@ -63,6 +64,9 @@ public sealed class RequestLogEntry
             StartedAt = time.GetUtcNow(),
         };
     }
+
+    /// <summary>When the call began, on the <see cref="Stopwatch"/> clock its metrics are measured with.</summary>
+    public long StartTimestamp { get; } = Stopwatch.GetTimestamp();
 
     public void Describe(string model, bool stream, Scenario scenario) =>
         Update(record => record with { Model = model, Stream = stream, Scenario = scenario.Names });

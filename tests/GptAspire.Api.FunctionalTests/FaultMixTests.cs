@@ -85,19 +85,31 @@ public sealed class FaultMixTests(ApiFixture fixture)
             checkedEvents += events.Count;
         }
 
-        // Every stream ended once, with the outcome its client saw.
+        // Every stream ended once, with the outcome its client saw: the error's code as error.type, or the finish reason.
         var outcomes = await Eventually.FindAsync(
             () => api.Measurements.Count(m => m.Instrument == "gptaspire.chat.streams") >= Streams + 1 ? api.Measurements.Where(m => m.Instrument == "gptaspire.chat.streams").Skip(1).ToList() : null,
             "an outcome for every stream", cancellationToken: Timeout);
         Assert.Equal(Streams, outcomes.Count);
         Assert.Equal(
             results.GroupBy(r => r.Events[^1].Name == "error" ? r.Events[^1].Data.GetProperty("code").GetString()! : r.Events[^1].Data.GetProperty("reason").GetString()!).ToDictionary(g => g.Key, g => g.Count()),
-            outcomes.GroupBy(m => m.Tags["outcome"]!).ToDictionary(g => g.Key, g => g.Count()));
+            outcomes.GroupBy(Outcome).ToDictionary(g => g.Key, g => g.Count()));
 
         var faults = results.Count(r => r.Fault is not null);
         TestContext.Current.SendDiagnosticMessage(
             $"Fault mix: {Streams} concurrent streams, {faults} faults injected ({string.Join(", ", Faults.Select(f => f.Code).Distinct())}), " +
             $"{checkedEvents} events checked, events lost: 0, duplicated: 0, out of order: 0, in {elapsed.TotalSeconds:F1} s");
+    }
+
+    // A stream's ending as counted: error.type when it failed (and then no finish reason), else its one finish reason.
+    private static string Outcome(ObservedApi.Measurement m)
+    {
+        if (m.Tags.GetValueOrDefault("error.type") is { } errorType)
+        {
+            Assert.DoesNotContain("gen_ai.response.finish_reasons", m.Tags.Keys);
+            return errorType;
+        }
+
+        return Assert.Single(JsonSerializer.Deserialize<string[]>(m.Tags["gen_ai.response.finish_reasons"]!)!);
     }
 
     // The emulator's reply to each question, asked directly and without streaming, cut to the same token limit.

@@ -63,7 +63,9 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
             }
         };
         _meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            Measurements.Enqueue(new Measurement(instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value?.ToString()))));
+            Measurements.Enqueue(new Measurement(instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => TagText(t.Value)))));
+        _meters.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+            Measurements.Enqueue(new Measurement(instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => TagText(t.Value)))));
         _meters.Start();
     }
 
@@ -117,5 +119,9 @@ public sealed class ObservedApi : WebApplicationFactory<Program>
     }
 
     /// <summary>One measurement of a counter of this API.</summary>
-    public sealed record Measurement(string Instrument, long Value, IReadOnlyDictionary<string, string?> Tags);
+    /// <summary>A measurement; an array attribute's value (<c>gen_ai.response.finish_reasons</c>) reads as JSON, e.g. <c>["stop"]</c>.</summary>
+    public sealed record Measurement(string Instrument, double Value, IReadOnlyDictionary<string, string?> Tags);
+
+    private static string? TagText(object? value) =>
+        value is string[] values ? System.Text.Json.JsonSerializer.Serialize(values) : value?.ToString();
 }

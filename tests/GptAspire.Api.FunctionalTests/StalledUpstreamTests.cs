@@ -30,8 +30,8 @@ public sealed class StalledUpstreamTests(ApiFixture fixture)
         var server = await api.ServerSpanAsync(traceId);
         Assert.Equal("answer_too_long", server.GetTagItem("error.type"));
         await Eventually.FindAsync(
-            () => api.Measurements.FirstOrDefault(m => m.Instrument == "gptaspire.chat.streams" && m.Tags.GetValueOrDefault("outcome") == "answer_too_long"),
-            "gptaspire.chat.streams with outcome answer_too_long", cancellationToken: Timeout);
+            () => api.Measurements.FirstOrDefault(m => m.Instrument == "gptaspire.chat.streams" && m.Tags.GetValueOrDefault("error.type") == "answer_too_long"),
+            "gptaspire.chat.streams with error.type answer_too_long", cancellationToken: Timeout);
         Assert.Single(api.Logs.Entries, l => l.Level == LogLevel.Warning && l.Message.Contains("answer_too_long"));
         var recorded = await EmulatorRequests.WaitForTraceAsync(fixture.Emulator, traceId, r => r.GetProperty("cancelled").GetBoolean(), TimeSpan.FromSeconds(5), Timeout);
         Assert.False(recorded.GetProperty("completed").GetBoolean());

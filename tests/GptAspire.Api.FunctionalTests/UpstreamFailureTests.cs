@@ -8,7 +8,7 @@ namespace GptAspire.Api.FunctionalTests;
 
 /// <summary>
 /// Each way the OpenAI call fails reaches the user as one <c>error</c> event and reaches operators as an error on
-/// the request's server span (<c>error.type</c>), an outcome of <c>gptaspire.chat.streams</c> and one warning log
+/// the request's server span (<c>error.type</c>), an <c>error.type</c> of <c>gptaspire.chat.streams</c> and one warning log
 /// with the upstream status and request id, and never the upstream body or any part of the key.
 /// </summary>
 public sealed class UpstreamFailureTests(ApiFixture fixture)
@@ -103,8 +103,8 @@ public sealed class UpstreamFailureTests(ApiFixture fixture)
         Assert.Equal(code, server.StatusDescription);
 
         await Eventually.FindAsync(
-            () => api.Measurements.FirstOrDefault(m => m.Instrument == "gptaspire.chat.streams" && m.Tags.GetValueOrDefault("outcome") == code),
-            $"gptaspire.chat.streams with outcome {code}; got {string.Join(", ", api.Measurements.Select(m => $"{m.Instrument} {string.Join(",", m.Tags)}"))}", cancellationToken: Timeout);
+            () => api.Measurements.FirstOrDefault(m => m.Instrument == "gptaspire.chat.streams" && m.Tags.GetValueOrDefault("error.type") == code),
+            $"gptaspire.chat.streams with error.type {code}; got {string.Join(", ", api.Measurements.Select(m => $"{m.Instrument} {string.Join(",", m.Tags)}"))}", cancellationToken: Timeout);
 
         var warning = Assert.Single(api.Logs.Entries, l => l.Level == LogLevel.Warning && l.Message.Contains(requestId));
         Assert.Contains(code, warning.Message);

@@ -4,7 +4,7 @@ namespace GptAspire.AppHost.Tests;
 
 /// <summary>
 /// What an operator sees on the dashboard when OpenAI fails: the chat's POST as a failed server span with the error
-/// code, the outcome counted in <c>gptaspire.chat.streams</c>, and one warning in the trace with the upstream status
+/// code, the error code counted in <c>gptaspire.chat.streams</c> as <c>error.type</c>, and one warning in the trace with the upstream status
 /// and request id, and nothing of the upstream body. Read from the OTLP the resources export.
 /// </summary>
 public class UpstreamFailureTelemetryTests(AppHostFixture fixture)
@@ -36,8 +36,8 @@ public class UpstreamFailureTelemetryTests(AppHostFixture fixture)
         Assert.Equal(code, server.Attributes["error.type"]);
 
         await Eventually.FindAsync(() => fixture.Telemetry.Points.FirstOrDefault(p =>
-            p.Service == "api" && p.Metric == "gptaspire.chat.streams" && p.Attributes.GetValueOrDefault("outcome") == code && p.Value >= 1),
-            $"gptaspire.chat.streams with outcome {code}", cancellationToken: Timeout);
+            p.Service == "api" && p.Metric == "gptaspire.chat.streams" && p.Attributes.GetValueOrDefault("error.type") == code && p.Value >= 1),
+            $"gptaspire.chat.streams with error.type {code}", cancellationToken: Timeout);
 
         var warning = await Eventually.FindAsync(() => fixture.Telemetry.Logs.FirstOrDefault(l =>
             l.Service == "api" && l.TraceId == traceId && l.Text.Contains("failed upstream") && l.Text.Contains(requestId)),

@@ -13,22 +13,25 @@ public sealed class WholeRunTests(AppHostFixture fixture)
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = Bounds.TestMs)]
-    public async Task The_api_records_each_stream_in_its_metrics()
+    public async Task The_api_and_the_emulator_record_each_stream_in_their_metrics()
     {
-        // Counters and histograms the API exports (cumulative, every second); nothing else runs now, so what
-        // they count after this test's three answers is this test's doing.
-        string[] counted =
+        // Counters and histograms the API and the emulator export (cumulative, every second); nothing else runs now,
+        // so what they count after this test's three answers is this test's doing.
+        (string Service, string Metric)[] counted =
         [
-            "gptaspire.chat.streams", "gptaspire.chat.time_to_first_token", "gptaspire.chat.tokens_per_second",
-            "gen_ai.client.token.usage", "gen_ai.client.operation.duration",
+            ("api", "gptaspire.chat.streams"), ("api", "gptaspire.chat.time_to_first_token"),
+            ("api", "gen_ai.client.token.usage"), ("api", "gen_ai.client.operation.duration"),
+            ("api", "gen_ai.client.operation.time_to_first_chunk"),
+            ("openai", "gen_ai.server.request.duration"), ("openai", "gen_ai.server.time_to_first_token"),
+            ("openai", "gen_ai.server.time_per_output_token"),
         ];
         using var api = fixture.Client("api");
         await ChatStream.PostAsync(api, ChatStream.Body("Warm up [emulator:delay=1]"), Timeout);
         var before = await Eventually.FindAsync(
-            () => counted.All(m => Total("api", m) > 0) ? counted.ToDictionary(m => m, m => Total("api", m)) : null,
+            () => counted.All(m => Total(m.Service, m.Metric) > 0) ? counted.ToDictionary(m => m, m => Total(m.Service, m.Metric)) : null,
             "every metric exported once", cancellationToken: Timeout);
         await WaitForNextExportAsync();
-        before = counted.ToDictionary(m => m, m => Total("api", m));
+        before = counted.ToDictionary(m => m, m => Total(m.Service, m.Metric));
 
         for (var i = 0; i < 3; i++)
         {
@@ -36,7 +39,7 @@ public sealed class WholeRunTests(AppHostFixture fixture)
             Assert.Equal("finish", events[^1].Name);
         }
 
-        await Eventually.UntilAsync(() => counted.All(m => Total("api", m) >= before[m] + 3),
+        await Eventually.UntilAsync(() => counted.All(m => Total(m.Service, m.Metric) >= before[m] + 3),
             $"every metric counting the three answers; before {Describe(before)}", cancellationToken: Timeout);
         Assert.Contains(("api", "gptaspire.chat.active_streams"), fixture.Telemetry.Metrics.Keys);
     }
@@ -78,5 +81,5 @@ public sealed class WholeRunTests(AppHostFixture fixture)
         await Eventually.UntilAsync(() => fixture.Telemetry.Raw.Count > count + 1, "two more OTLP exports", cancellationToken: Timeout);
     }
 
-    private static string Describe(Dictionary<string, double> totals) => string.Join(", ", totals.Select(t => $"{t.Key} {t.Value}"));
+    private static string Describe(Dictionary<(string Service, string Metric), double> totals) => string.Join(", ", totals.Select(t => $"{t.Key.Service} {t.Key.Metric} {t.Value}"));
 }

@@ -180,7 +180,7 @@ public sealed partial class ChatStreamService(
 
     private async Task GenerateAsync(ChatStreamBuffer stream, ChatStreamFrameWriter frames, Call call)
     {
-        using var measurement = metrics.Start(model.Model);
+        using var measurement = metrics.Start(model.Model, continues: call.Before is not null);
         var chatOptions = new ChatOptions
         {
             MaxOutputTokens = Math.Max(1, call.MaxTokens),
@@ -297,9 +297,9 @@ public sealed partial class ChatStreamService(
         var abort = stream.AbortReason;
         if (GenerationEndings.EndsElsewhere(abort))
         {
-            measurement.End(abort.ToString(), 0);
             if (abort == GenerationAbortReason.TakenOver || await store.HandOverAsync(stream))
             {
+                measurement.HandedOn();
                 return;
             }
 
@@ -340,7 +340,7 @@ public sealed partial class ChatStreamService(
 
         if (error is not null)
         {
-            measurement.End(error.Code, 0);
+            measurement.Failed(error.Code);
             store.Complete(stream, frames.Event(ChatEventNames.Error, error, error.Code));
             return;
         }
@@ -351,7 +351,7 @@ public sealed partial class ChatStreamService(
         var prompt = (call.Before?.PromptTokens ?? 0) + (called || call.Before is null ? (int?)usage?.InputTokenCount ?? call.PromptTokens : 0);
         var completion = (call.Before?.CompletionTokens ?? 0) + ((int?)usage?.OutputTokenCount ?? tokenCounter.Count(answer.ToString()));
         var total = prompt + completion;
-        measurement.End(finishReason!, completion);
+        measurement.Finished(finishReason!);
         LogStreamFinished(logger, stream.RequestId, finishReason!, completion);
 
         var usageEvent = frames.Event(ChatEventNames.Usage, new UsageEvent(prompt, completion, total, Math.Max(0, model.ContextWindow - total)));
