@@ -36,7 +36,7 @@ public static partial class Startup
 
     public static async Task<int> RunAsync(string root, int runs, bool build, string logDir)
     {
-        if (FixedPorts.FirstOrDefault(IsListening) is > 0 and var busy)
+        if (await PortsBusyAsync() is > 0 and var busy)
         {
             Console.Error.WriteLine($"error: port {busy} is in use: stop the running AppHost first (the measured one needs its fixed ports).");
             return 1;
@@ -63,6 +63,12 @@ public static partial class Startup
         for (var i = 1; i <= runs; i++)
         {
             var log = Path.Combine(logDir, $"startup-{DateTime.UtcNow:HHmmss}-{i}.log");
+            if (await PortsBusyAsync() is > 0 and var stillBusy)
+            {
+                Console.Error.WriteLine($"error: port {stillBusy} is still in use 30 s after the last run stopped.");
+                return 1;
+            }
+
             var run = await MeasureAsync(root, log);
             results.Add(run);
             Console.WriteLine($"run {i}: " + (run.Error ?? $"first token at {run.FirstTokenSeconds:0.00} s, {run.CpuSeconds:0.0} s of CPU") + $" (console: {Path.GetRelativePath(root, log)})");
@@ -329,6 +335,21 @@ public static partial class Startup
     // utime + stime + cutime + cstime: a process's own CPU and that of its children that have ended (the build's).
     private static double ProcStatsOrZero(int pid) =>
         StatFields(pid) is { } fields ? fields[11..15].Sum(f => long.Parse(f, CultureInfo.InvariantCulture)) / 100.0 : 0;
+
+    // The proxies of a stopped AppHost may close their ports a moment after it exits.
+    private static async Task<int> PortsBusyAsync()
+    {
+        for (var waited = 0; ; waited++)
+        {
+            var busy = FixedPorts.FirstOrDefault(IsListening);
+            if (busy == 0 || waited == 30)
+            {
+                return busy;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
 
     private static bool IsListening(int port)
     {
