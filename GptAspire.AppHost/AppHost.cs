@@ -10,7 +10,7 @@ var usingEmulator = openai.Resource is OpenAIEmulatorResource;
 var api = builder.AddProject<Projects.GptAspire_Api>("api")
     .WithReference(openai)
     .WithEnvironment("Chat__UsingEmulator", usingEmulator ? "true" : "false")
-    .WithStartingHttpHealthCheck("/health")
+    .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", url => url.DisplayLocation = UrlDisplayLocation.DetailsOnly);
 
 // The API asks nothing of the emulator until the first chat, which only the page (waiting for both) sends: the two
@@ -44,7 +44,7 @@ var web = builder.AddNodeServerApp("web", "../GptAspire.Web", "server/index.mjs"
     .WaitFor(openai)
     .WithHttpEndpoint(port: 5173, env: "PORT")
     .WithExternalHttpEndpoints()
-    .WithStartingHttpHealthCheck("/health")
+    .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", url => url.DisplayText = "Chat")
     .LogUrlWhenReady("Chat page")
     .PublishAsDockerFile();

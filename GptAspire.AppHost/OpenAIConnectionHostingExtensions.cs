@@ -69,7 +69,7 @@ public static class OpenAIConnectionHostingExtensions
             .WithOtlpExporter()
             .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Development")
             .WithEnvironment("Emulator__ApiKey", key)
-            .WithStartingHttpHealthCheck("/health")
+            .WithHttpHealthCheck("/health")
             .WithUrlForEndpoint("http", url => url.DisplayLocation = UrlDisplayLocation.DetailsOnly)
             .WithUrlForEndpoint("http", endpoint => new ResourceUrlAnnotation
             {
