@@ -6,12 +6,19 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var openai = builder.AddOpenAIConnection("openai");
 
+var usingEmulator = openai.Resource is OpenAIEmulatorResource;
 var api = builder.AddProject<Projects.GptAspire_Api>("api")
     .WithReference(openai)
-    .WaitFor(openai)
-    .WithEnvironment("Chat__UsingEmulator", openai.Resource is OpenAIEmulatorResource ? "true" : "false")
+    .WithEnvironment("Chat__UsingEmulator", usingEmulator ? "true" : "false")
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", url => url.DisplayLocation = UrlDisplayLocation.DetailsOnly);
+
+// The API asks nothing of the emulator until the first chat, which only the page (waiting for both) sends: the two
+// start side by side. A real endpoint's connection string must be settled before the API starts.
+if (!usingEmulator)
+{
+    api.WaitFor(openai);
+}
 
 // The API maps its Scalar reference page in Development only.
 if (builder.ExecutionContext.IsRunMode && builder.Environment.IsDevelopment())
@@ -34,6 +41,7 @@ var web = builder.AddNodeServerApp("web", "../GptAspire.Web", "server/index.mjs"
     .WithNpmInstall(installCommand: "ci")
     .WithReference(api)
     .WaitFor(api)
+    .WaitFor(openai)
     .WithHttpEndpoint(port: 5173, env: "PORT")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")

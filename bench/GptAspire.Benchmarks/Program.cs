@@ -1,6 +1,7 @@
 // The streaming benchmark. From the repository root:
 //   dotnet run -c Release --project bench/GptAspire.Benchmarks            # full run, ~10 min
 //   dotnet run -c Release --project bench/GptAspire.Benchmarks -- --quick # smoke run, under a minute
+//   dotnet run -c Release --project bench/GptAspire.Benchmarks -- --startup [--runs 3]  # warm start to first token
 // Options: --peers emulator,api,web,flask,ai-sdk (default: all)  --ladder 100,500 (streams per level)
 //          --tokens 250 (per ladder stream)  --no-build  --out <dir>
 //          --variant NAME:KEY=VALUE,... (the API again as api-NAME, with those environment variables; repeatable)
@@ -8,6 +9,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using GptAspire.Benchmarks;
+
+var root = FindRepoRoot();
+if (args.Contains("--startup"))
+{
+    // --root: measure another checkout (an older commit, side by side with this one).
+    return await Startup.RunAsync(Option("--root") is { } other ? Path.GetFullPath(other) : root, int.Parse(Option("--runs") ?? "3", CultureInfo.InvariantCulture), !args.Contains("--no-build"), Path.Combine(root, "artifacts", "bench", "logs"));
+}
 
 var quick = args.Contains("--quick");
 var settings = quick ? BenchSettings.Quick : BenchSettings.Full;
@@ -23,7 +31,6 @@ if (Option("--tokens") is { } tokens)
 
 var variants = Options("--variant").Select(ApiVariant.Parse).ToList();
 var only = Option("--peers")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-var root = FindRepoRoot();
 var outDir = Option("--out") is { } requested
     ? Path.GetFullPath(requested)
     : quick ? Path.Combine(root, "artifacts", "bench") : Path.Combine(root, "bench", "results");
