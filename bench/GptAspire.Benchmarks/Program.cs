@@ -3,6 +3,8 @@
 //   dotnet run -c Release --project bench/GptAspire.Benchmarks -- --quick # smoke run, under a minute
 // Options: --peers emulator,api,web,flask,ai-sdk (default: all)  --ladder 100,500 (streams per level)
 //          --tokens 250 (per ladder stream)  --no-build  --out <dir>
+//          --idle-only (first token and idle memory, no ladder)  --idle-hold 30 (pause 30 s before and after
+//          opening the idle streams, for heap dumps)
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -18,6 +20,12 @@ if (Option("--ladder") is { } ladder)
 if (Option("--tokens") is { } tokens)
 {
     settings = settings with { TokensPerStream = int.Parse(tokens, CultureInfo.InvariantCulture) };
+}
+
+var idleOnly = args.Contains("--idle-only");
+if (Option("--idle-hold") is { } hold)
+{
+    settings = settings with { IdleHold = TimeSpan.FromSeconds(double.Parse(hold, CultureInfo.InvariantCulture)) };
 }
 
 var only = Option("--peers")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
@@ -72,6 +80,11 @@ foreach (var peer in stack.Peers)
         // Before the ladder: after it, the servers' heaps have grown and an idle stream's memory hides in them.
         Console.WriteLine($"{peer.Name}: {settings.IdleStreams} idle streams...");
         result.IdleMemory = await measurements.IdleMemoryAsync(peer);
+        if (idleOnly)
+        {
+            continue;
+        }
+
         result.ExpectedTokensPerStream = await measurements.CalibrateAsync(peer);
         // The runtime compiles the code the warm-up made hot once the calls calm down: let it, before measuring.
         await Task.Delay(settings.Settle * 2);
