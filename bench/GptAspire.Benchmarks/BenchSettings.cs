@@ -18,6 +18,9 @@ public sealed record BenchSettings
 
     public required int IdleStreams { get; init; }
 
+    /// <summary>How long the idle streams stay open after their memory is read: time to take a heap dump.</summary>
+    public TimeSpan IdleHold { get; init; }
+
     /// <summary>A pause for the servers to settle: before and after opening the idle streams, between ladder levels.</summary>
     public required TimeSpan Settle { get; init; }
 

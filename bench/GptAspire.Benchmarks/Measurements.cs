@@ -109,6 +109,7 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
     public async Task<IdleMemoryResult> IdleMemoryAsync(Peer peer)
     {
         await Task.Delay(settings.Settle);
+        await HoldAsync(peer, "before the idle streams open");
         var before = peer.Chain.Select(process => process.RssBytes()).ToArray();
 
         using var stop = new CancellationTokenSource();
@@ -126,6 +127,7 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
         // Let allocations made while opening settle into what an idle stream holds.
         await Task.Delay(settings.Settle);
         var after = peer.Chain.Select(process => process.RssBytes()).ToArray();
+        await HoldAsync(peer, "with the idle streams open");
         await stop.CancelAsync();
         await WhenAllSettled(tasks);
 
@@ -137,6 +139,15 @@ public sealed class Measurements(LoadClient client, BenchSettings settings)
                 .Select((process, i) => (process.Name, Value: count == 0 ? double.NaN : (after[i] - before[i]) / 1024.0 / count))
                 .GroupBy(pair => pair.Name)
                 .ToDictionary(group => group.Key, group => Math.Round(group.Sum(pair => pair.Value), 1)));
+    }
+
+    private async Task HoldAsync(Peer peer, string when)
+    {
+        if (settings.IdleHold > TimeSpan.Zero)
+        {
+            Console.WriteLine($"{peer.Name}: holding {settings.IdleHold.TotalSeconds:0} s {when}; processes: {string.Join(", ", peer.Chain.Select(process => $"{process.Name} {process.Pid}"))}");
+            await Task.Delay(settings.IdleHold);
+        }
     }
 
     private static async Task<StreamResult[]> WhenAllSettled(Task<StreamResult>[] tasks)

@@ -5,6 +5,8 @@
 // Options: --peers emulator,api,web,flask,ai-sdk (default: all)  --ladder 100,500 (streams per level)
 //          --tokens 250 (per ladder stream)  --no-build  --out <dir>
 //          --variant NAME:KEY=VALUE,... (the API again as api-NAME, with those environment variables; repeatable)
+//          --idle-only (first token and idle memory, no ladder)  --idle-hold 30 (pause 30 s before and after
+//          opening the idle streams, for heap dumps)
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -30,6 +32,12 @@ if (Option("--tokens") is { } tokens)
 }
 
 var variants = Options("--variant").Select(ApiVariant.Parse).ToList();
+var idleOnly = args.Contains("--idle-only");
+if (Option("--idle-hold") is { } hold)
+{
+    settings = settings with { IdleHold = TimeSpan.FromSeconds(double.Parse(hold, CultureInfo.InvariantCulture)) };
+}
+
 var only = Option("--peers")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
 var outDir = Option("--out") is { } requested
     ? Path.GetFullPath(requested)
@@ -81,6 +89,11 @@ foreach (var peer in stack.Peers)
         // Before the ladder: after it, the servers' heaps have grown and an idle stream's memory hides in them.
         Console.WriteLine($"{peer.Name}: {settings.IdleStreams} idle streams...");
         result.IdleMemory = await measurements.IdleMemoryAsync(peer);
+        if (idleOnly)
+        {
+            continue;
+        }
+
         result.ExpectedTokensPerStream = await measurements.CalibrateAsync(peer);
         // The runtime compiles the code the warm-up made hot once the calls calm down: let it, before measuring.
         await Task.Delay(settings.Settle * 2);

@@ -45,10 +45,11 @@ public enum AppendResult
 /// </remarks>
 public sealed class ChatStreamBuffer
 {
-    // Frames are copied back to back into byte segments that grow from 1 KiB to 16 KiB, and located by a list of
-    // structs: a stored token is a few bytes in an array that holds no references, not two objects. Objects kept
-    // per token would live until the stream expires, so every garbage collection during an answer would copy and
-    // then scan them (its pause is what the inter-token gap's p99 shows, README.md#performance).
+    // Frames are copied back to back into byte segments that grow from 1 KiB to 16 KiB (after a first one as large as
+    // the first frame), and located by a list of structs: a stored token is a few bytes in an array that holds no
+    // references, not two objects. Objects kept per token would live until the stream expires, so every garbage
+    // collection during an answer would copy and then scan them (its pause is what the inter-token gap's p99 shows,
+    // README.md#performance).
     private const int FirstSegmentSize = 1024;
     private const int MaxSegmentSize = 16 * 1024;
 
@@ -451,7 +452,9 @@ public sealed class ChatStreamBuffer
         var segment = _segments.Count - 1;
         if (segment < 0 || _segments[segment].Length - _segmentUsed < frame.Length)
         {
-            var size = segment < 0 ? FirstSegmentSize : Math.Min(_segments[segment].Length * 2, MaxSegmentSize);
+            // The first segment holds the first frame alone (start, a few hundred bytes): a stream waiting for its
+            // first token keeps no room it may never use.
+            var size = segment < 0 ? frame.Length : Math.Clamp(_segments[segment].Length * 2, FirstSegmentSize, MaxSegmentSize);
             _segments.Add(new byte[Math.Max(size, frame.Length)]);
             _segmentUsed = 0;
             segment++;
