@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using GptAspire.Api.Models;
+using GptAspire.Api.Services.Upstream;
 
 namespace GptAspire.Api.Services.Chat;
 
@@ -15,8 +16,6 @@ public sealed class ChatMetrics
 {
     public const string MeterName = "GptAspire.Chat";
 
-    // The gen_ai client metrics' boundaries, so that the user's wait and the model call's compare bucket for bucket.
-    private static readonly double[] SecondsBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
     // One array per finish reason: metric points are told apart by their attributes' values, and an array is equal
     // only to itself.
@@ -32,7 +31,8 @@ public sealed class ChatMetrics
         _timeToFirstToken = meter.CreateHistogram<double>("gptaspire.chat.time_to_first_token", "s",
             "Time from the start of an answer to its first text token, as the user waits for it: across rounds of tool calls, "
             + "where gen_ai.client.operation.time_to_first_chunk measures one call to the model to its first chunk of any kind.",
-            advice: new() { HistogramBucketBoundaries = SecondsBuckets });
+            // The gen_ai client metrics' boundaries, so that the user's wait and the model call's compare bucket for bucket.
+            advice: new() { HistogramBucketBoundaries = StreamingTelemetryChatClient.SecondsBuckets });
         _activeStreams = meter.CreateUpDownCounter<long>("gptaspire.chat.active_streams", "{stream}", "Chat streams being generated on this replica.");
         _streams = meter.CreateCounter<long>("gptaspire.chat.streams", "{stream}",
             "Chat streams ended: by gen_ai.response.finish_reasons when the answer finished, by error.type (the error event's code) when it failed.");

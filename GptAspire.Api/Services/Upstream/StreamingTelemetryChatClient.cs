@@ -25,7 +25,7 @@ public sealed partial class StreamingTelemetryChatClient : DelegatingChatClient
     private const string Chat = "chat";
 
     // Microsoft.Extensions.AI's bucket boundaries: an instrument is the same metric stream only if its advice is too.
-    private static readonly double[] SecondsBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+    internal static readonly double[] SecondsBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
     private static readonly int[] TokenBuckets = [1, 4, 16, 64, 256, 1_024, 4_096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864];
 
     private readonly OpenTelemetryChatClient _whole;
