@@ -50,6 +50,7 @@ public sealed class RequestLogEntry
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private RecordedRequest _record;
+    private int _completionTokens;
     private bool _dropped;
 
     internal RequestLogEntry(TimeProvider time, ChatRoute route, string path, string? traceparent)
@@ -71,8 +72,8 @@ public sealed class RequestLogEntry
     public void Describe(string model, bool stream, Scenario scenario) =>
         Update(record => record with { Model = model, Stream = stream, Scenario = scenario.Names });
 
-    public void AddCompletionTokens(int count) =>
-        Update(record => record with { CompletionTokens = record.CompletionTokens + count });
+    /// <summary>Called per token: a counter of its own, not a copy of the record.</summary>
+    public void AddCompletionTokens(int count) => Interlocked.Add(ref _completionTokens, count);
 
     /// <summary>The emulator itself cut the connection (<c>[emulator:drop]</c>): not the caller's doing.</summary>
     public void MarkDropped()
@@ -101,7 +102,7 @@ public sealed class RequestLogEntry
     {
         lock (_gate)
         {
-            return _record;
+            return _record with { CompletionTokens = Volatile.Read(ref _completionTokens) };
         }
     }
 
