@@ -42,6 +42,9 @@ public sealed class WholeRunTests(AppHostFixture fixture)
         await Eventually.UntilAsync(() => counted.All(m => Total(m.Service, m.Metric) >= before[m] + 3),
             $"every metric counting the three answers; before {Describe(before)}", cancellationToken: Timeout);
         Assert.Contains(("api", "gptaspire.chat.active_streams"), fixture.Telemetry.Metrics.Keys);
+        // How the answers ended, by the GenAI conventions' attribute: an array of finish reasons.
+        Assert.Contains(fixture.Telemetry.Points, p => p.Service == "api" && p.Metric == "gptaspire.chat.streams"
+            && p.Attributes.Any(a => a.Key == "gen_ai.response.finish_reasons" && a.Value == "[stop]"));
     }
 
     [Fact(Timeout = Bounds.TestMs)]

@@ -360,7 +360,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
         return (key, value);
     }
 
-    // AnyValue{string_value(1), bool_value(2), int_value(3), double_value(4)}; other kinds as empty.
+    // AnyValue{string_value(1), bool_value(2), int_value(3), double_value(4), array_value(5)}; other kinds as empty.
+    // An array reads as [a,b]: points told apart by an array attribute (gen_ai.response.finish_reasons) stay apart.
     private static string AnyValue(ReadOnlySpan<byte> data)
     {
         var reader = new ProtoReader(data);
@@ -372,11 +373,26 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 case 2: return reader.Varint() != 0 ? "true" : "false";
                 case 3: return ((long)reader.Varint()).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 case 4: return reader.Double().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                case 5: return ArrayValue(reader.Bytes());
                 default: reader.Skip(); break;
             }
         }
 
         return "";
+    }
+
+    // ArrayValue{values(1) repeated AnyValue}
+    private static string ArrayValue(ReadOnlySpan<byte> data)
+    {
+        var values = new List<string>();
+        var reader = new ProtoReader(data);
+        while (reader.Next())
+        {
+            if (reader.Field == 1) values.Add(AnyValue(reader.Bytes()));
+            else reader.Skip();
+        }
+
+        return $"[{string.Join(",", values)}]";
     }
 
     public async ValueTask DisposeAsync()
