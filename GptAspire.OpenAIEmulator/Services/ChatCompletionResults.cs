@@ -85,7 +85,7 @@ public sealed class ChatCompletionStreamResult(
 
         ChunkWriter.WriteDone(output);
         await output.FlushAsync(cancellationToken);
-        metrics.StreamFinished(plan.Route, plan.Model, entry.StartTimestamp, firstToken, lastToken, entry.ToRecord().CompletionTokens);
+        metrics.StreamFinished(plan.Route, plan.Model, entry.StartTimestamp, firstToken, lastToken, entry.CompletionTokens);
     }
 
     // The role chunk carried the first call's header; each call's arguments follow it a fragment (a token) a chunk,

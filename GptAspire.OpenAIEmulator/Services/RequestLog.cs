@@ -75,6 +75,9 @@ public sealed class RequestLogEntry
     /// <summary>Called per token: a counter of its own, not a copy of the record.</summary>
     public void AddCompletionTokens(int count) => Interlocked.Add(ref _completionTokens, count);
 
+    /// <summary>The completion tokens written so far.</summary>
+    public int CompletionTokens => Volatile.Read(ref _completionTokens);
+
     /// <summary>The emulator itself cut the connection (<c>[emulator:drop]</c>): not the caller's doing.</summary>
     public void MarkDropped()
     {
@@ -102,7 +105,7 @@ public sealed class RequestLogEntry
     {
         lock (_gate)
         {
-            return _record with { CompletionTokens = Volatile.Read(ref _completionTokens) };
+            return _record with { CompletionTokens = CompletionTokens };
         }
     }
 
