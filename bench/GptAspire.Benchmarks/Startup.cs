@@ -17,6 +17,9 @@ public sealed class StartupRun
 
     /// <summary>User + system CPU of every process of the run, up to the first token (from /proc).</summary>
     public double CpuSeconds { get; set; }
+
+    /// <summary>The same CPU by process, largest first: what each piece of the start costs.</summary>
+    public List<(string Process, double CpuSeconds)> CpuByProcess { get; } = [];
 }
 
 public sealed record StartupPhase(string Name, double Seconds);
@@ -76,6 +79,8 @@ public static partial class Startup
             {
                 Console.WriteLine($"  {phase.Seconds,7:0.00}  {phase.Name}");
             }
+
+            Console.WriteLine("  CPU by process: " + string.Join(", ", run.CpuByProcess.Select(p => $"{p.Process} {p.CpuSeconds:0.00} s")));
         }
 
         var done = results.Where(r => r.FirstTokenSeconds is not null).ToList();
@@ -221,6 +226,11 @@ public static partial class Startup
 
         var tree = Descendants(process.Id);
         run.CpuSeconds = Math.Round(tree.Sum(p => ProcStatsOrZero(p.Pid)), 1);
+        run.CpuByProcess.AddRange(tree
+            .Select(p => (Process: Describe(p.Pid), Cpu: ProcStatsOrZero(p.Pid)))
+            .GroupBy(p => p.Process, (name, group) => (name, Math.Round(group.Sum(p => p.Cpu), 2)))
+            .Where(p => p.Item2 >= 0.05)
+            .OrderByDescending(p => p.Item2));
         await StopAsync(process, tree);
         run.Phases.Sort((a, b) => a.Seconds.CompareTo(b.Seconds));
         return run;
@@ -290,7 +300,7 @@ public static partial class Startup
         {
             if (int.TryParse(Path.GetFileName(dir), out var pid) && StatFields(pid) is { } fields)
             {
-                parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                parents[pid] = MonitoredBy(pid) ?? int.Parse(fields[1], CultureInfo.InvariantCulture);
             }
         }
 
@@ -312,6 +322,22 @@ public static partial class Startup
         return found;
     }
 
+    // DCP's API server leaves the process tree (its parent becomes init) and names the AppHost it serves with
+    // --monitor: count it, and what it starts (the services), under that AppHost.
+    private static int? MonitoredBy(int pid)
+    {
+        try
+        {
+            var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            var at = Array.IndexOf(args, "--monitor");
+            return args.Contains("start-apiserver") && at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], out var monitored) ? monitored : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private static string[]? StatFields(int pid)
     {
         try
@@ -327,6 +353,35 @@ public static partial class Startup
         {
             return null;
         }
+    }
+
+    // A short name for a process of the run: the program and what it runs ("dotnet run GptAspire.Api", "dcp run-controllers").
+    private static string Describe(int pid)
+    {
+        string[] args;
+        try
+        {
+            args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+
+        if (args.Length == 0)
+        {
+            return "?";
+        }
+
+        static string Short(string arg) => Path.GetFileName(arg) is var name && name.EndsWith(".csproj", StringComparison.Ordinal) ? name[..^7] : Path.GetFileName(arg);
+        var program = Short(args[0]);
+        return program switch
+        {
+            "dotnet" when args.Length > 1 && args[1] == "run" => "dotnet run " + Short(args.SkipWhile(a => a != "--project").Skip(1).FirstOrDefault() ?? "?"),
+            "dotnet" or "node" when args.Length > 1 => program + " " + Short(args.Skip(1).FirstOrDefault(a => !a.StartsWith('-')) ?? args[1]),
+            "dcp" when args.Length > 1 => "dcp " + args[1],
+            _ => program,
+        };
     }
 
     // Field 22 of /proc/[pid]/stat (index 19 after the command name).
