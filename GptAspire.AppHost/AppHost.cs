@@ -36,17 +36,18 @@ if (replicas > 1)
         .WaitFor(streams);
 }
 
+// The page's server starts beside the API instead of after it (Node and Vite load while the API starts): its
+// proxy asks for the API only when a chat is sent. The console names the chat page once the page, the API and the
+// OpenAI connection are all ready, that is once an answer can stream.
 var web = builder.AddNodeServerApp("web", "../GptAspire.Web", "server/index.mjs")
     .WithNodeImport("./server/instrumentation.mjs")
     .WithNpmInstall(installCommand: "ci")
     .WithReference(api)
-    .WaitFor(api)
-    .WaitFor(openai)
     .WithHttpEndpoint(port: 5173, env: "PORT")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", url => url.DisplayText = "Chat")
-    .LogUrlWhenReady("Chat page")
+    .LogUrlWhenReady("Chat page", api.Resource, openai.Resource)
     .PublishAsDockerFile();
 
 // Deployed, the Container Apps ingress is the one proxy in front of web, so web believes the client address it

@@ -80,7 +80,8 @@ public static class NodeAppHostingExtensions
     /// <summary>
     /// Installs the app's npm packages before it starts, with <c>npm {installCommand}</c> as a resource of its
     /// own (<c>{name}-install</c>) that the app waits for. When <c>node_modules</c> is already newer than
-    /// <c>package.json</c> and <c>package-lock.json</c>, the step only says so, which keeps restarts fast.
+    /// <c>package.json</c> and <c>package-lock.json</c>, the step only says so and the app does not wait for it,
+    /// which keeps restarts fast.
     /// Stands in for Aspire.Hosting.JavaScript's <c>WithNpm(installCommand: ...)</c>. Nothing is published.
     /// </summary>
     public static IResourceBuilder<NodeServerAppResource> WithNpmInstall(this IResourceBuilder<NodeServerAppResource> builder, string installCommand = "install")
@@ -91,13 +92,17 @@ public static class NodeAppHostingExtensions
         }
 
         var directory = builder.Resource.WorkingDirectory;
-        var installer = NodeModulesAreCurrent(directory)
-            ? builder.ApplicationBuilder.AddExecutable($"{builder.Resource.Name}-install", "node", directory,
-                "-e", "console.log('node_modules is up to date with package-lock.json')")
-            : builder.ApplicationBuilder.AddExecutable($"{builder.Resource.Name}-install", "npm", directory,
-                installCommand, "--no-audit", "--no-fund");
+        if (NodeModulesAreCurrent(directory))
+        {
+            builder.ApplicationBuilder.AddExecutable($"{builder.Resource.Name}-install", "node", directory,
+                    "-e", "console.log('node_modules is up to date with package-lock.json')")
+                .WithParentRelationship(builder.Resource).ExcludeFromManifest();
+            return builder;
+        }
 
-        installer.WithParentRelationship(builder.Resource).ExcludeFromManifest();
+        var installer = builder.ApplicationBuilder.AddExecutable($"{builder.Resource.Name}-install", "npm", directory,
+                installCommand, "--no-audit", "--no-fund")
+            .WithParentRelationship(builder.Resource).ExcludeFromManifest();
         return builder.WaitForCompletion(installer);
     }
 

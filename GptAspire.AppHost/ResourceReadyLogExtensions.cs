@@ -11,11 +11,11 @@ public static class ResourceReadyLogExtensions
     public const string LoggerCategory = "GptAspire.AppHost";
 
     /// <summary>
-    /// Once the resource is ready (running, and healthy if it has health checks), writes
-    /// <c>{label}: {url of the endpoint}</c> to the AppHost's console, once: the dashboard's login link comes
-    /// first and the app is not ready yet then. Run mode only.
+    /// Once the resource and every one of <paramref name="alsoReady"/> are ready (running, and healthy if they have
+    /// health checks), writes <c>{label}: {url of the endpoint}</c> to the AppHost's console, once: the dashboard's
+    /// login link comes first and the app is not ready yet then. Run mode only.
     /// </summary>
-    public static IResourceBuilder<T> LogUrlWhenReady<T>(this IResourceBuilder<T> builder, string label, string endpointName = "http")
+    public static IResourceBuilder<T> LogUrlWhenReady<T>(this IResourceBuilder<T> builder, string label, params IResource[] alsoReady)
         where T : IResourceWithEndpoints
     {
         if (!builder.ApplicationBuilder.ExecutionContext.IsRunMode)
@@ -23,11 +23,16 @@ public static class ResourceReadyLogExtensions
             return builder;
         }
 
-        return builder.OnResourceReady((resource, ready, _) =>
+        return builder.OnResourceReady(async (resource, ready, cancellationToken) =>
         {
+            var notifications = ready.Services.GetRequiredService<ResourceNotificationService>();
+            foreach (var other in alsoReady)
+            {
+                await notifications.WaitForResourceHealthyAsync(other.Name, cancellationToken);
+            }
+
             ready.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LoggerCategory)
-                .LogInformation("{Label}: {Url}", label, resource.GetEndpoint(endpointName).Url);
-            return Task.CompletedTask;
+                .LogInformation("{Label}: {Url}", label, resource.GetEndpoint("http").Url);
         });
     }
 }
