@@ -46,6 +46,8 @@ import { shutdownTelemetry } from './telemetry.mjs'
  * @property {import('express').Express} app
  * @property {http.Server} server
  * @property {Mode} mode
+ * @property {Promise<void>} ready Resolves once every request can be served (in development, when Vite has
+ *   started); rejects if Vite fails to start.
  * @property {(port?: number, host?: string) => Promise<string>} listen Resolves with the base URL.
  * @property {() => Promise<void>} close Stops accepting, ends open connections, closes Vite.
  */
@@ -131,20 +133,29 @@ export async function createServer(options) {
   const apiAgent = new (apiUrl.startsWith('https:') ? https : http).Agent({ keepAlive: true })
   app.use(apiProxy(apiUrl, apiAgent, apiResponseTimeoutMs, mode, logger, clientTrust))
 
-  /** @type {import('vite').ViteDevServer | undefined} */
-  let vite
+  /** @type {Promise<import('vite').ViteDevServer | undefined>} */
+  let vite = Promise.resolve(undefined)
   if (mode === 'production') {
     app.use(staticApp(distDir))
   } else {
+    // Vite starts beside the server, not before it: loading it, its config and the Vue compiler is most of
+    // the server's start, and /health and /api need none of it. A page request that comes first waits.
     // Imported only here: production installs no devDependencies.
-    const { createServer: createViteServer } = await import('vite')
-    vite = await createViteServer({
-      root,
-      appType: 'spa',
-      server: { middlewareMode: true, hmr: { server } },
+    vite = import('vite').then(({ createServer: createViteServer }) =>
+      createViteServer({
+        root,
+        appType: 'spa',
+        server: { middlewareMode: true, hmr: { server } },
+      }),
+    )
+    app.use((req, res, next) => {
+      vite.then((dev) => dev?.middlewares(req, res, next), next)
     })
-    app.use(vite.middlewares)
   }
+  // Without a handler here, a Vite that fails to start would be an unhandled rejection until the first page
+  // request; `ready` reports it.
+  const ready = vite.then(() => undefined)
+  ready.catch(() => {})
 
   /** @type {Promise<void> | undefined} */
   let closing
@@ -154,6 +165,7 @@ export async function createServer(options) {
     app,
     server,
     mode,
+    ready,
     async listen(port = 0, host) {
       if (host !== 'localhost') {
         const address = await listenOn(server, port, host)
@@ -190,7 +202,7 @@ export async function createServer(options) {
         server.closeIdleConnections()
         // Open streams get a moment to end; then they are cut (the API cancels upstream).
         const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs)
-        await Promise.all([closed, vite?.close()])
+        await Promise.all([closed, vite.then((dev) => dev?.close(), () => {})])
         clearTimeout(force)
         apiAgent.destroy()
       })()
@@ -392,6 +404,12 @@ async function main() {
   const web = await createServer({ mode, apiUrl, logger, clientTrust })
   const url = await web.listen(port, host)
   logger.info({ mode, url, api: apiUrl, trustProxy: clientTrust.trustProxy, trustContainerAppsAuth: clientTrust.trustContainerAppsAuth }, 'web server listening')
+  web.ready.catch(async (err) => {
+    // A server that cannot serve the page must not stay up looking healthy.
+    logger.fatal({ error: { message: /** @type {Error} */ (err).message } }, 'vite failed to start')
+    await shutdownTelemetry()
+    process.exit(1)
+  })
 
   let stopping = false
   /** @param {NodeJS.Signals} signal */

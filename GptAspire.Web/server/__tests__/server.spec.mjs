@@ -1,5 +1,6 @@
 // The real server module against a fake upstream API, both on 127.0.0.1 port 0.
 import { spawn } from 'node:child_process'
+import fs from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
@@ -437,6 +438,22 @@ describe('server setup', () => {
     await expect(
       createServer({ mode: 'production', apiUrl: upstream.url, distDir: path.join(distDir, 'nope'), logger: silent }),
     ).rejects.toThrow(/npm run build/)
+  })
+
+  it('in development, answers /health without waiting for Vite, and fails page requests when Vite cannot start', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'web-broken-vite-'))
+    await fs.writeFile(path.join(root, 'vite.config.mjs'), "throw new Error('a broken vite config')\n")
+    const web = await createServer({ mode: 'development', root, apiUrl: upstream.url, logger: silent })
+    try {
+      const base = await web.listen(0, '127.0.0.1')
+      expect((await fetch(`${base}/health`)).status).toBe(200)
+      await expect(web.ready).rejects.toThrow(/a broken vite config/)
+      // Not a request that waits forever: the process itself exits on it (main).
+      expect((await fetch(`${base}/`, { headers: { accept: 'text/html' } })).status).toBe(500)
+    } finally {
+      await web.close()
+      await fs.rm(root, { recursive: true, force: true })
+    }
   })
 
   it('reads the API address from Aspire service discovery, https first, API_URL overriding', () => {
