@@ -38,7 +38,7 @@ if (replicas > 1)
 
 // The page's server starts beside the API instead of after it (Node and Vite load while the API starts): its
 // proxy asks for the API only when a chat is sent. The console names the chat page once the page, the API and the
-// OpenAI connection are all ready, that is once an answer can stream.
+// emulator are all ready, that is once an answer can stream (a real endpoint is settled before the API starts).
 var web = builder.AddNodeServerApp("web", "../GptAspire.Web", "server/index.mjs")
     .WithNodeImport("./server/instrumentation.mjs")
     .WithNpmInstall(installCommand: "ci")
@@ -47,7 +47,7 @@ var web = builder.AddNodeServerApp("web", "../GptAspire.Web", "server/index.mjs"
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", url => url.DisplayText = "Chat")
-    .LogUrlWhenReady("Chat page", api.Resource, openai.Resource)
+    .LogUrlWhenReady("Chat page", usingEmulator ? [api.Resource, openai.Resource] : [api.Resource])
     .PublishAsDockerFile();
 
 // Deployed, the Container Apps ingress is the one proxy in front of web, so web believes the client address it
