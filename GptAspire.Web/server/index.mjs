@@ -122,8 +122,12 @@ export async function createServer(options) {
   const server = http.createServer({ headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) }, app)
 
   app.use(securityHeaders(mode))
+  // Ready, as the .NET services' /health is: 503 while the page cannot be served yet (Vite still starting, in
+  // development) or at all (Vite failed), so that Aspire never announces a page that does not load.
+  /** @type {'Starting' | 'Healthy' | 'Unhealthy'} */
+  let status = 'Starting'
   app.get('/health', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ status: 'Healthy' })
+    res.status(status === 'Healthy' ? 200 : 503).set('Cache-Control', 'no-store').json({ status })
   })
   app.use(requestLog(logger))
   app.use(rejectNonCanonicalPaths())
@@ -149,13 +153,19 @@ export async function createServer(options) {
       }),
     )
     app.use((req, res, next) => {
-      vite.then((dev) => dev?.middlewares(req, res, next), next)
+      vite.then(
+        (dev) => dev?.middlewares(req, res, next),
+        () => res.status(503).type('text/plain').send("The page's development server (Vite) failed to start: see the web server's log.\n"),
+      )
     })
   }
   // Without a handler here, a Vite that fails to start would be an unhandled rejection until the first page
   // request; `ready` reports it.
   const ready = vite.then(() => undefined)
-  ready.catch(() => {})
+  ready.then(
+    () => (status = 'Healthy'),
+    () => (status = 'Unhealthy'),
+  )
 
   /** @type {Promise<void> | undefined} */
   let closing

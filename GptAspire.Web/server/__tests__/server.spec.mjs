@@ -440,16 +440,26 @@ describe('server setup', () => {
     ).rejects.toThrow(/npm run build/)
   })
 
-  it('in development, answers /health without waiting for Vite, and fails page requests when Vite cannot start', async () => {
+  it('in development, is not healthy until Vite is up, and never when Vite cannot start; page requests then get a plain 503', async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'web-broken-vite-'))
-    await fs.writeFile(path.join(root, 'vite.config.mjs'), "throw new Error('a broken vite config')\n")
+    // Vite loads this config a moment after the server listens, and fails on it.
+    await fs.writeFile(path.join(root, 'vite.config.mjs'), "await new Promise((r) => setTimeout(r, 300))\nthrow new Error('a broken vite config')\n")
     const web = await createServer({ mode: 'development', root, apiUrl: upstream.url, logger: silent })
     try {
       const base = await web.listen(0, '127.0.0.1')
-      expect((await fetch(`${base}/health`)).status).toBe(200)
+      const starting = await fetch(`${base}/health`)
+      expect(starting.status).toBe(503)
+      expect(await starting.json()).toEqual({ status: 'Starting' })
       await expect(web.ready).rejects.toThrow(/a broken vite config/)
-      // Not a request that waits forever: the process itself exits on it (main).
-      expect((await fetch(`${base}/`, { headers: { accept: 'text/html' } })).status).toBe(500)
+      const failed = await fetch(`${base}/health`)
+      expect(failed.status).toBe(503)
+      expect(await failed.json()).toEqual({ status: 'Unhealthy' })
+      // Not a request that waits forever, nor a stack trace: the process itself exits on it (main).
+      const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } })
+      expect(page.status).toBe(503)
+      const text = await page.text()
+      expect(text).toMatch(/Vite\) failed to start/)
+      expect(text).not.toMatch(/node_modules|at .*\.m?js/)
     } finally {
       await web.close()
       await fs.rm(root, { recursive: true, force: true })

@@ -273,12 +273,16 @@ export function spawnServer(nodeArgs, env = {}) {
   child.stderr.on('data', (chunk) => (output += chunk))
   /** @type {Promise<number | null>} */
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
-  /** @returns {Promise<string>} the base URL, from the startup log line */
+  /** @returns {Promise<string>} the base URL, from the startup log line, once /health says the server is ready */
   const listening = async () => {
     const deadline = Date.now() + 20_000
     while (Date.now() < deadline) {
       const line = output.split('\n').find((l) => l.includes('web server listening'))
-      if (line) return JSON.parse(line).url
+      if (line) {
+        const url = JSON.parse(line).url
+        // In development, ready once Vite is up.
+        if ((await fetch(`${url}/health`).catch(() => undefined))?.status === 200) return url
+      }
       if (child.exitCode !== null) break
       await sleep(50)
     }

@@ -8,14 +8,35 @@ export interface UseChatInfoOptions {
 }
 
 export interface UseChatInfoReturn {
-  /** The server's model and limits; `null` until they arrive (or when the API cannot be reached). */
+  /** The server's model and limits; `null` until they arrive (asked again while the API cannot be reached). */
   info: Readonly<Ref<ChatInfo | null>>
 }
 
 const browserFetch: typeof fetch = (input, init) => globalThis.fetch(input, init)
 
-// One request per page, whoever asks: the limits do not change while the server runs.
+/** The waits between look-ups while the API cannot be reached: 1 s, doubling, then every 30 s. */
+export const CHAT_INFO_RETRY_MS = { first: 1000, max: 30_000 }
+
+// One look-up per page, whoever asks: the limits do not change while the server runs.
 const requests = new WeakMap<typeof fetch, Promise<ChatInfo | null>>()
+
+/**
+ * Asks until the API answers: a page opened while the API is still starting (or restarting) gets its limits once
+ * it is up, not a page without them until a reload. An answer that will not change (a 4xx other than 408/429)
+ * ends it with `null`.
+ */
+async function lookUp(fetchImpl: typeof fetch): Promise<ChatInfo | null> {
+  for (let wait = CHAT_INFO_RETRY_MS.first; ; wait = Math.min(wait * 2, CHAT_INFO_RETRY_MS.max)) {
+    try {
+      const response = await fetchImpl(CHAT_INFO_PATH, { headers: { accept: 'application/json' } })
+      if (response.ok) return (await response.json()) as ChatInfo
+      if (response.status < 500 && response.status !== 408 && response.status !== 429) return null
+    } catch {
+      // Not reachable (yet): the API's proxy gave up, or the network is down.
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait))
+  }
+}
 
 /** The limits the API applies (`GET /api/info`), served by it rather than copied into the page. */
 export function useChatInfo(options: UseChatInfoOptions = {}): UseChatInfoReturn {
@@ -25,11 +46,7 @@ export function useChatInfo(options: UseChatInfoOptions = {}): UseChatInfoReturn
 
   let request = requests.get(fetchImpl)
   if (!request) {
-    request = fetchImpl(CHAT_INFO_PATH, { headers: { accept: 'application/json' } })
-      .then((response) => (response.ok ? (response.json() as Promise<ChatInfo>) : null))
-      .catch(() => null)
-    // A failed look-up is tried again by the next page (or component) that asks.
-    void request.then((value) => value ?? requests.delete(fetchImpl))
+    request = lookUp(fetchImpl)
     requests.set(fetchImpl, request)
   }
   void request.then((value) => (info.value = value))
