@@ -56,6 +56,8 @@ const webRoot = fileURLToPath(new URL('..', import.meta.url))
 
 /** Hashed build output: the name changes whenever the content does. */
 const IMMUTABLE = 'public, max-age=31536000, immutable'
+/** How long a readiness check waits for Vite to start before it answers 503 Starting. */
+const HEALTH_HOLD_MS = 5000
 
 /**
  * The API's base URL: `API_URL` if set, else Aspire's `services__api__https__0`, else
@@ -123,10 +125,17 @@ export async function createServer(options) {
 
   app.use(securityHeaders(mode))
   // Ready, as the .NET services' /health is: 503 while the page cannot be served yet (Vite still starting, in
-  // development) or at all (Vite failed), so that Aspire never announces a page that does not load.
+  // development) or at all (Vite failed), so that Aspire never announces a page that does not load. While Vite
+  // starts, a check is held a few seconds first: it then completes the moment the page can be served, rather than
+  // failing and leaving the next check to Aspire's back-off.
   /** @type {'Starting' | 'Healthy' | 'Unhealthy'} */
   let status = 'Starting'
-  app.get('/health', (_req, res) => {
+  /** @type {Promise<unknown>} */
+  let settled = Promise.resolve()
+  app.get('/health', async (_req, res) => {
+    if (status === 'Starting') {
+      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, HEALTH_HOLD_MS).unref())])
+    }
     res.status(status === 'Healthy' ? 200 : 503).set('Cache-Control', 'no-store').json({ status })
   })
   app.use(requestLog(logger))
@@ -162,7 +171,7 @@ export async function createServer(options) {
   // Without a handler here, a Vite that fails to start would be an unhandled rejection until the first page
   // request; `ready` reports it.
   const ready = vite.then(() => undefined)
-  ready.then(
+  settled = ready.then(
     () => (status = 'Healthy'),
     () => (status = 'Unhealthy'),
   )

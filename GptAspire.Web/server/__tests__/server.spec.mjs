@@ -440,6 +440,24 @@ describe('server setup', () => {
     ).rejects.toThrow(/npm run build/)
   })
 
+  it('in development, holds a readiness check while Vite starts and answers it Healthy the moment Vite is up', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'web-slow-vite-'))
+    await fs.writeFile(path.join(root, 'vite.config.mjs'), 'await new Promise((r) => setTimeout(r, 500))\nexport default {}\n')
+    const web = await createServer({ mode: 'development', root, apiUrl: upstream.url, logger: silent })
+    try {
+      const base = await web.listen(0, '127.0.0.1')
+      let up = false
+      void web.ready.then(() => (up = true))
+      const health = await fetch(`${base}/health`)
+      expect(up).toBe(true)
+      expect(health.status).toBe(200)
+      expect(await health.json()).toEqual({ status: 'Healthy' })
+    } finally {
+      await web.close()
+      await fs.rm(root, { recursive: true, force: true })
+    }
+  })
+
   it('in development, is not healthy until Vite is up, and never when Vite cannot start; page requests then get a plain 503', async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'web-broken-vite-'))
     // Vite loads this config a moment after the server listens, and fails on it.
@@ -447,13 +465,12 @@ describe('server setup', () => {
     const web = await createServer({ mode: 'development', root, apiUrl: upstream.url, logger: silent })
     try {
       const base = await web.listen(0, '127.0.0.1')
-      const starting = await fetch(`${base}/health`)
-      expect(starting.status).toBe(503)
-      expect(await starting.json()).toEqual({ status: 'Starting' })
-      await expect(web.ready).rejects.toThrow(/a broken vite config/)
+      // Asked while Vite starts, the check is held until Vite is up or has failed: never 200 here.
       const failed = await fetch(`${base}/health`)
       expect(failed.status).toBe(503)
       expect(await failed.json()).toEqual({ status: 'Unhealthy' })
+      await expect(web.ready).rejects.toThrow(/a broken vite config/)
+      expect((await fetch(`${base}/health`)).status).toBe(503)
       // Not a request that waits forever, nor a stack trace: the process itself exits on it (main).
       const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } })
       expect(page.status).toBe(503)
