@@ -92,18 +92,14 @@ public static class NodeAppHostingExtensions
         }
 
         var directory = builder.Resource.WorkingDirectory;
-        if (NodeModulesAreCurrent(directory))
-        {
-            builder.ApplicationBuilder.AddExecutable($"{builder.Resource.Name}-install", "node", directory,
+        var current = NodeModulesAreCurrent(directory);
+        var installer = (current
+                ? builder.ApplicationBuilder.AddExecutable($"{builder.Resource.Name}-install", "node", directory,
                     "-e", "console.log('node_modules is up to date with package-lock.json')")
-                .WithParentRelationship(builder.Resource).ExcludeFromManifest();
-            return builder;
-        }
-
-        var installer = builder.ApplicationBuilder.AddExecutable($"{builder.Resource.Name}-install", "npm", directory,
-                installCommand, "--no-audit", "--no-fund")
+                : builder.ApplicationBuilder.AddExecutable($"{builder.Resource.Name}-install", "npm", directory,
+                    installCommand, "--no-audit", "--no-fund"))
             .WithParentRelationship(builder.Resource).ExcludeFromManifest();
-        return builder.WaitForCompletion(installer);
+        return current ? builder : builder.WaitForCompletion(installer);
     }
 
     // npm writes node_modules/.package-lock.json at the end of every install.

@@ -123,15 +123,35 @@ export async function createServer(options) {
   // connectionsCheckingInterval, so the 408 comes within a second or two of the limit).
   const server = http.createServer({ headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) }, app)
 
+  // Vite starts beside the server, not before it: loading it, its config and the Vue compiler is most of the
+  // server's start, and /health and /api need none of it. A page request that comes first waits.
+  // Imported only in development: production installs no devDependencies.
+  /** @type {Promise<import('vite').ViteDevServer | undefined>} */
+  const vite =
+    mode === 'production'
+      ? Promise.resolve(undefined)
+      : import('vite').then(({ createServer: createViteServer }) =>
+          createViteServer({
+            root,
+            appType: 'spa',
+            server: { middlewareMode: true, hmr: { server } },
+          }),
+        )
+  // Without a handler here, a Vite that fails to start would be an unhandled rejection until the first page
+  // request; `ready` reports it.
+  const ready = vite.then(() => undefined)
+  /** @type {'Starting' | 'Healthy' | 'Unhealthy'} */
+  let status = 'Starting'
+  const settled = ready.then(
+    () => (status = 'Healthy'),
+    () => (status = 'Unhealthy'),
+  )
+
   app.use(securityHeaders(mode))
   // Ready, as the .NET services' /health is: 503 while the page cannot be served yet (Vite still starting, in
   // development) or at all (Vite failed), so that Aspire never announces a page that does not load. While Vite
   // starts, a check is held a few seconds first: it then completes the moment the page can be served, rather than
   // failing and leaving the next check to Aspire's back-off.
-  /** @type {'Starting' | 'Healthy' | 'Unhealthy'} */
-  let status = 'Starting'
-  /** @type {Promise<unknown>} */
-  let settled = Promise.resolve()
   app.get('/health', async (_req, res) => {
     if (status === 'Starting') {
       await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, HEALTH_HOLD_MS).unref())])
@@ -146,21 +166,9 @@ export async function createServer(options) {
   const apiAgent = new (apiUrl.startsWith('https:') ? https : http).Agent({ keepAlive: true })
   app.use(apiProxy(apiUrl, apiAgent, apiResponseTimeoutMs, mode, logger, clientTrust))
 
-  /** @type {Promise<import('vite').ViteDevServer | undefined>} */
-  let vite = Promise.resolve(undefined)
   if (mode === 'production') {
     app.use(staticApp(distDir))
   } else {
-    // Vite starts beside the server, not before it: loading it, its config and the Vue compiler is most of
-    // the server's start, and /health and /api need none of it. A page request that comes first waits.
-    // Imported only here: production installs no devDependencies.
-    vite = import('vite').then(({ createServer: createViteServer }) =>
-      createViteServer({
-        root,
-        appType: 'spa',
-        server: { middlewareMode: true, hmr: { server } },
-      }),
-    )
     app.use((req, res, next) => {
       vite.then(
         (dev) => dev?.middlewares(req, res, next),
@@ -168,13 +176,6 @@ export async function createServer(options) {
       )
     })
   }
-  // Without a handler here, a Vite that fails to start would be an unhandled rejection until the first page
-  // request; `ready` reports it.
-  const ready = vite.then(() => undefined)
-  settled = ready.then(
-    () => (status = 'Healthy'),
-    () => (status = 'Unhealthy'),
-  )
 
   /** @type {Promise<void> | undefined} */
   let closing
